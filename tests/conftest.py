@@ -1,0 +1,21 @@
+"""Shared test fixtures.
+
+Real pedestrian crops live outside the repository (``../shared/data`` next to a checkout, or
+wherever ``RAE_SHARED_DATA`` points); tests that need them skip with the reason when absent.
+"""
+import os
+from pathlib import Path
+
+import pytest
+
+import fastreid_rae  # noqa: F401  (applies the fastreid compat shims before any test imports fastreid)
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    root = Path(os.environ.get("RAE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+    if not root.is_dir():
+        pytest.skip(f"real re-ID crops not found at {root} (set RAE_SHARED_DATA to their folder)")
+    return root
