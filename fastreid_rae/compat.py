@@ -1,20 +1,194 @@
-"""Make fastreid 1.4.0 import and run on torch 2.x, numpy 2 and Python 3.11 (WIP)."""
+"""Make fastreid 1.4.0 import and run on torch 2.x, numpy 2, faiss 1.8+ and Python 3.11.
+
+fastreid 1.4.0 was written for torch 1.13 / Python 3.8 and pins them. Each shim below is
+one small function that names the upstream line it replaces and why; ``apply()`` runs
+them all once. ``import fastreid_rae`` calls it before any other module of ours imports
+fastreid, so users never see the breakage. ``tests/test_compat.py`` pins every shim.
+"""
 import collections
 import collections.abc
+import logging
 import sys
 import types
+import warnings
 
+import numpy as np
 import torch
 
+logger = logging.getLogger(__name__)
 
-def _install_import_shims():
+_APPLIED = False
+
+
+# ---- shims that must exist before fastreid is imported ----------------------------------
+
+def _provide_torch_six():
+    """``fastreid/data/build.py:11 from torch._six import string_classes``: torch 2 removed
+    ``torch._six``; it only ever served ``string_classes == (str, bytes)``."""
     if "torch._six" not in sys.modules:
         six = types.ModuleType("torch._six")
         six.string_classes = (str, bytes)
         sys.modules["torch._six"] = six
-    for name in ("Mapping", "Sequence", "MutableMapping", "Iterable"):
+
+
+def _provide_collections_abcs():
+    """``fastreid/data/build.py:12`` and ``evaluation/testing.py:5 from collections import
+    Mapping``: the aliases were removed from ``collections`` in Python 3.10."""
+    for name in ("Mapping", "MutableMapping", "Sequence", "Iterable"):
         if not hasattr(collections, name):
             setattr(collections, name, getattr(collections.abc, name))
 
 
-_install_import_shims()
+def _provide_faiss_long_ptr():
+    """``fastreid/utils/faiss_utils.py:19 faiss.cast_integer_to_long_ptr``: faiss 1.7.3
+    renamed it ``cast_integer_to_idx_t_ptr`` (idx_t is int64, the same type)."""
+    import faiss
+
+    if not hasattr(faiss, "cast_integer_to_long_ptr"):
+        faiss.cast_integer_to_long_ptr = faiss.cast_integer_to_idx_t_ptr
+
+
+def _silence_cython_ranker_warning():
+    """``fastreid/evaluation/rank.py:14`` warns at import that the Cython ranker is missing.
+    The wheel never ships it compiled, and the python ranker gives the same numbers, so the
+    warning is noise on every run."""
+    warnings.filterwarnings("ignore", message="Cython rank evaluation", category=UserWarning)
+    warnings.filterwarnings("ignore", message="Cython roc evaluation", category=UserWarning)
+
+
+# ---- shims that patch fastreid's modules after import ------------------------------------
+
+def _numpy2_safe_to_tensor(pic):
+    """PIL/ndarray -> CHW tensor, as ``fastreid.data.transforms.functional.to_tensor``."""
+    if isinstance(pic, np.ndarray):
+        array = pic
+    else:
+        array = np.asarray(pic)
+        if pic.mode == "1":
+            array = array.astype(np.uint8) * 255
+    if array.ndim == 2:
+        array = array[:, :, None]
+    image = torch.from_numpy(np.ascontiguousarray(array.transpose((2, 0, 1))))
+    return image.float() if image.dtype == torch.uint8 else image
+
+
+def _patch_to_tensor():
+    """``fastreid/data/transforms/functional.py:38-44 np.array(pic, dtype, copy=False)``
+    raises under numpy 2 whenever a copy is needed (always, for a PIL image), and line 46
+    uses the deprecated ``torch.ByteStorage``. ``transforms.py`` imported the function by
+    name, so both references are replaced."""
+    from fastreid.data.transforms import functional, transforms
+
+    functional.to_tensor = _numpy2_safe_to_tensor
+    transforms.to_tensor = _numpy2_safe_to_tensor
+
+
+def _patch_dataloader_without_cuda():
+    """``fastreid/data/data_utils.py:151 torch.cuda.Stream(local_rank)`` in ``DataLoaderX``,
+    and line 127 ``torch.cuda.set_device`` in its prefetch thread, fail without CUDA; the
+    thread then dies and the trainer waits on its queue forever. Without CUDA the loader
+    is a plain ``DataLoader`` (worker processes already prefetch; the model moves batches
+    to its own device), and memory is not pinned."""
+    from fastreid.data import build, data_utils
+
+    upstream = data_utils.DataLoaderX
+    if getattr(upstream, "_rae_cuda_optional", False):
+        return
+
+    class DataLoaderX(upstream):
+        _rae_cuda_optional = True
+
+        def __init__(self, local_rank, **kwargs):
+            if torch.cuda.is_available():
+                super().__init__(local_rank, **kwargs)
+                return
+            kwargs["pin_memory"] = False
+            torch.utils.data.DataLoader.__init__(self, **kwargs)
+            self.stream = None
+            self.local_rank = local_rank
+
+        def __iter__(self):
+            if self.stream is None:
+                return torch.utils.data.DataLoader.__iter__(self)
+            return super().__iter__()
+
+    data_utils.DataLoaderX = DataLoaderX
+    build.DataLoaderX = DataLoaderX
+
+
+def _patch_jaccard_cpu_fallback():
+    """``fastreid/utils/compute_dist.py:53`` calls ``compute_jaccard_distance(...,
+    search_option=0)``, whose lines 66-78 move features to CUDA and build GPU faiss
+    resources. Without a GPU, the re-ranking path now uses the CPU index (option 3)."""
+    import faiss
+    from fastreid.utils import compute_dist
+
+    upstream = compute_dist.compute_jaccard_distance
+    if getattr(upstream, "_rae_cpu_fallback", False):
+        return
+
+    def compute_jaccard_distance(features, k1=20, k2=6, search_option=0, fp16=False):
+        if not torch.cuda.is_available() or faiss.get_num_gpus() == 0:
+            search_option = 3
+        return upstream(features, k1=k1, k2=k2, search_option=search_option, fp16=fp16)
+
+    compute_jaccard_distance._rae_cpu_fallback = True
+    compute_dist.compute_jaccard_distance = compute_jaccard_distance
+
+
+def _patch_python_ranker():
+    """``fastreid/evaluation/reid_evaluation.py:38`` compiles the Cython ranker with
+    ``make`` on first use, and ``rank_cylib/__init__.py:20`` calls ``sys.exit(1)`` when that
+    fails (no Cython, no compiler): evaluation would kill training. The pure-python ranker
+    (``rank.evaluate_py``) computes the same CMC/mAP/mINP, so evaluation uses it quietly."""
+    from fastreid.evaluation import rank, reid_evaluation
+
+    if not rank.IS_CYTHON_AVAI:
+        reid_evaluation.ReidEvaluator._compile_dependencies = lambda self: None
+
+
+class CheckpointLoadError(RuntimeError):
+    """A checkpoint could not be loaded safely."""
+
+
+def load_checkpoint_file(path):
+    """``torch.load`` restricted to tensors and plain containers.
+
+    Replaces ``fastreid/utils/checkpoint.py:216 torch.load(f, map_location="cpu")``, which
+    relied on torch < 2.6 unpickling anything: a crafted checkpoint could run code. Loading
+    with ``weights_only=True`` refuses such files, and we say which file and why.
+    """
+    try:
+        return torch.load(path, map_location=torch.device("cpu"), weights_only=True)
+    except Exception as error:  # torch raises UnpicklingError, RuntimeError or EOFError
+        raise CheckpointLoadError(
+            f"cannot load checkpoint '{path}': {error}\n"
+            "Only files holding tensors, numbers, strings and plain containers load "
+            "(torch.load weights_only=True); an arbitrary pickle is refused."
+        ) from error
+
+
+def _patch_checkpoint_loading():
+    from fastreid.utils.checkpoint import Checkpointer
+
+    Checkpointer._load_file = lambda self, f: load_checkpoint_file(f)
+
+
+def apply():
+    """Apply every shim once (idempotent)."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    _provide_torch_six()
+    _provide_collections_abcs()
+    _provide_faiss_long_ptr()
+    _silence_cython_ranker_warning()
+    _patch_to_tensor()
+    _patch_dataloader_without_cuda()
+    _patch_jaccard_cpu_fallback()
+    _patch_python_ranker()
+    _patch_checkpoint_loading()
+    _APPLIED = True
+
+
+apply()

@@ -1,0 +1,3 @@
+from .trainer import UDATrainer
+
+__all__ = ["UDATrainer"]

@@ -1,0 +1,32 @@
+"""fastreid-rae: RAE (pixel and feature transfer fusion) for fastreid.
+
+fastreid 1.4.0 itself is not listed: it pins torch==1.13.1, which cannot install on Python
+3.11. Install it with ``pip install --no-deps fastreid==1.4.0``; its real imports are below.
+"""
+from setuptools import find_packages, setup
+
+setup(
+    name="fastreid-rae",
+    version="0.1.0",
+    description="Recurrent Auto-Encoder for unsupervised cross-dataset person re-ID, on fastreid",
+    packages=find_packages(include=["fastreid_rae", "fastreid_rae.*"]),
+    python_requires=">=3.9",
+    install_requires=[
+        "torch>=2.0",
+        "torchvision>=0.15",
+        # fastreid 1.4.0's own imports (its pins are for torch 1.13 / Python 3.8):
+        "faiss-cpu>=1.7.3",
+        "scikit-learn>=1.2",
+        "scipy",
+        "tabulate",
+        "tensorboard",
+        "termcolor",
+        "yacs>=0.1.8",
+        "pyyaml",
+        "matplotlib",  # fastreid.utils.visualizer; also our pictures
+        "tqdm",  # progress bars on feature extraction, clustering, world generation
+        "pillow",
+        "numpy",
+    ],
+    extras_require={"test": ["pytest>=7"]},
+)
