@@ -7,6 +7,7 @@ fastreid, so users never see the breakage. ``tests/test_compat.py`` pins every s
 """
 import collections
 import collections.abc
+import functools
 import logging
 import sys
 import types
@@ -68,7 +69,7 @@ def _numpy2_safe_to_tensor(pic):
             array = array.astype(np.uint8) * 255
     if array.ndim == 2:
         array = array[:, :, None]
-    image = torch.from_numpy(np.ascontiguousarray(array.transpose((2, 0, 1))))
+    image = torch.from_numpy(array.transpose((2, 0, 1)).copy())
     return image.float() if image.dtype == torch.uint8 else image
 
 
@@ -139,12 +140,43 @@ def _patch_jaccard_cpu_fallback():
 def _patch_python_ranker():
     """``fastreid/evaluation/reid_evaluation.py:38`` compiles the Cython ranker with
     ``make`` on first use, and ``rank_cylib/__init__.py:20`` calls ``sys.exit(1)`` when that
-    fails (no Cython, no compiler): evaluation would kill training. The pure-python ranker
-    (``rank.evaluate_py``) computes the same CMC/mAP/mINP, so evaluation uses it quietly."""
+    fails (no Cython, no compiler): evaluation would kill training. Its pure-python fallback
+    ``rank.py:156`` fails on galleries where a query keeps fewer than 50 images. Without the
+    Cython module, evaluation quietly uses our vectorised ranker (same numbers; the
+    Market-protocol path, which ReidEvaluator always takes)."""
     from fastreid.evaluation import rank, reid_evaluation
 
-    if not rank.IS_CYTHON_AVAI:
-        reid_evaluation.ReidEvaluator._compile_dependencies = lambda self: None
+    from .evaluation.rank import evaluate_rank
+
+    if rank.IS_CYTHON_AVAI:
+        return
+    reid_evaluation.ReidEvaluator._compile_dependencies = lambda self: None
+    rank.evaluate_rank = evaluate_rank
+
+
+def _patch_contiguous_params_zero_grad():
+    """``fastreid/solver/build.py:174`` optimises one flat buffer per parameter group
+    (``ContiguousParams``) whose ``.grad`` is a buffer the parameters' grads are views of.
+    ``engine/train_loop.py:248`` calls ``optimizer.zero_grad()``, which since torch 2.0
+    sets that ``.grad`` to None: the optimizer then skips every buffer and the model never
+    trains, silently (the loss stays at chance). Such optimizers zero in place instead."""
+    import fastreid.solver
+    from fastreid.engine import defaults
+    from fastreid.solver import build
+
+    upstream = build.build_optimizer
+    if getattr(upstream, "_rae_zero_grad_in_place", False):
+        return
+
+    def build_optimizer(cfg, model, contiguous=True):
+        optimizer, param_wrapper = upstream(cfg, model, contiguous=contiguous)
+        if contiguous:
+            optimizer.zero_grad = functools.partial(optimizer.zero_grad, set_to_none=False)
+        return optimizer, param_wrapper
+
+    build_optimizer._rae_zero_grad_in_place = True
+    for module in (build, fastreid.solver, defaults):  # each imported the name itself
+        module.build_optimizer = build_optimizer
 
 
 class CheckpointLoadError(RuntimeError):
@@ -187,6 +219,7 @@ def apply():
     _patch_dataloader_without_cuda()
     _patch_jaccard_cpu_fallback()
     _patch_python_ranker()
+    _patch_contiguous_params_zero_grad()
     _patch_checkpoint_loading()
     _APPLIED = True
 

@@ -19,3 +19,17 @@ def shared_data() -> Path:
     if not root.is_dir():
         pytest.skip(f"real re-ID crops not found at {root} (set RAE_SHARED_DATA to their folder)")
     return root
+
+
+@pytest.fixture(scope="session")
+def tiny_world(tmp_path_factory) -> Path:
+    """The `tiny` synthetic world (market, duke and msmt; seed 0), generated once per session.
+
+    Its card (``world_card.json``) records preset, seed and counts; point fastreid's
+    Market1501 / DukeMTMC / MSMT17 loaders at the returned root.
+    """
+    from fastreid_rae.data.synthetic import generate_world
+
+    root = tmp_path_factory.mktemp("synthetic") / "tiny_world"
+    generate_world(root, preset="tiny", seed=0, domains=("market", "duke", "msmt"), progress=False)
+    return root

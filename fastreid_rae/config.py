@@ -1,0 +1,174 @@
+"""``add_rae_config(cfg)``: every key RAE adds to fastreid's config, with the paper's defaults."""
+from fastreid.config import CfgNode as CN
+
+
+def add_rae_config(cfg):
+    _C = cfg
+
+    _C.RAE = CN()
+
+    # ---- model (Sec. III) -------------------------------------------------------------
+    # The encoder Enc is fastreid's MODEL.BACKBONE + MODEL.HEADS (name "RAEEmbeddingHead");
+    # the keys below add what RAE puts around it. docs/model.md explains every choice.
+    _C.RAE.ENCODER = CN()
+    # Sec. IV-B: "apply dropout with 0.5 on pool5"; drops the BN-necked pooled feature on its
+    # way into the (source and target) classifiers.
+    _C.RAE.ENCODER.DROPOUT = 0.5
+
+    # Feature-transfer module, Sec. III-A "Adapt to the target domain", Eq. (8)-(9).
+    _C.RAE.FEATURE_TRANSFER = CN()
+    # Off: no Dis_f, no feature-GAN loss (Table IV rows without FT).
+    _C.RAE.FEATURE_TRANSFER.ENABLED = True
+    # Dis_f, Sec. IV-B: three strided convs + LeakyReLU + FC to one logit, on Enc's feature map
+    # (Eq. (8) applies Dis to F of Eq. (1)). Widths are not given by the paper.
+    _C.RAE.FEATURE_TRANSFER.DISCRIMINATOR = CN()
+    _C.RAE.FEATURE_TRANSFER.DISCRIMINATOR.NAME = "StridedConvDiscriminator"
+    _C.RAE.FEATURE_TRANSFER.DISCRIMINATOR.CHANNELS = [256, 128, 64]
+    # 3 (not 4): a 3x3 stride-2 conv never shrinks a map to zero (feature maps can be 2x1)
+    _C.RAE.FEATURE_TRANSFER.DISCRIMINATOR.KERNEL_SIZE = 3
+    _C.RAE.FEATURE_TRANSFER.DISCRIMINATOR.NEGATIVE_SLOPE = 0.2
+
+    # Pixel-transfer module, Sec. III-B, Eq. (10)-(17).
+    _C.RAE.PIXEL_TRANSFER = CN()
+    # Off: no decoder Dec, no Dis_p, no reconstruction / pixel-GAN loss (and no fusion).
+    _C.RAE.PIXEL_TRANSFER.ENABLED = True
+    # "post": the paper's RAE (Dec reconstructs from Enc's features, Sec. III-B);
+    # "pre": Table IV's PT-hat (images translated before feature learning) - reserved.
+    _C.RAE.PIXEL_TRANSFER.MODE = "post"
+    # Whether reconstruction and pixel-GAN gradients reach Enc through F (DESIGN.md: all do).
+    _C.RAE.PIXEL_TRANSFER.UPDATE_ENCODER = True
+    # Value of a white pixel in the loader's images (fastreid's ToTensor keeps 0..255); maps
+    # images to Dec's tanh range [-1, 1] and back.
+    _C.RAE.PIXEL_TRANSFER.INPUT_PIXEL_MAX = 255.0
+    # Dec, Sec. IV-B: three fractional-strided (transposed) convs, BN + ReLU but the last, tanh.
+    # Each doubles H and W, so Dec outputs input/2 from a last-stride-1 map (input/16).
+    _C.RAE.PIXEL_TRANSFER.DECODER = CN()
+    _C.RAE.PIXEL_TRANSFER.DECODER.NAME = "TransposedConvDecoder"
+    # Output channels of the first two layers (the last outputs RGB); not given by the paper.
+    _C.RAE.PIXEL_TRANSFER.DECODER.CHANNELS = [256, 64]
+    _C.RAE.PIXEL_TRANSFER.DECODER.KERNEL_SIZE = 4
+    _C.RAE.PIXEL_TRANSFER.DECODER.NORM = "BN"
+    # Dis_p, Sec. IV-B (same form as Dis_f, separate weights), Eq. (13): real source images vs
+    # reconstructed source images.
+    _C.RAE.PIXEL_TRANSFER.DISCRIMINATOR = CN()
+    _C.RAE.PIXEL_TRANSFER.DISCRIMINATOR.NAME = "StridedConvDiscriminator"
+    _C.RAE.PIXEL_TRANSFER.DISCRIMINATOR.CHANNELS = [64, 128, 256]
+    _C.RAE.PIXEL_TRANSFER.DISCRIMINATOR.KERNEL_SIZE = 4
+    _C.RAE.PIXEL_TRANSFER.DISCRIMINATOR.NEGATIVE_SLOPE = 0.2
+
+    # Fusion module, Sec. III-C, Eq. (19)-(23). Requires RAE.PIXEL_TRANSFER.ENABLED.
+    _C.RAE.FUSION = CN()
+    _C.RAE.FUSION.ENABLED = True
+    # A head in fastreid's REID_HEADS_REGISTRY taking (F, F^x2s) feature maps.
+    _C.RAE.FUSION.NAME = "BilinearFusionHead"
+    # d of Eq. (19): rank of the factorised bilinear projection; not given by the paper.
+    _C.RAE.FUSION.RANK = 512
+    # o of Eq. (19): dimension of the fused feature z; not given by the paper.
+    _C.RAE.FUSION.OUT_DIM = 512
+    # Whether fusion-loss gradients reach Enc (both Enc passes) (DESIGN.md: they do).
+    _C.RAE.FUSION.UPDATE_ENCODER = True
+    # Normalisation of the fused feature z: "none" (Eq. (19)-(20) as printed), "l2", or
+    # "power_l2" (signed sqrt + L2, as in the factorised bilinear pooling of [55]). "l2": without
+    # it z scales with the square of Enc's features and training at the paper's lrs diverges.
+    _C.RAE.FUSION.NORMALIZATION = "l2"
+
+    # GAN objective for Eq. (8), (13), (16): "NonSaturatingGANLoss" (BCE, DESIGN.md) or
+    # "LeastSquaresGANLoss".
+    _C.RAE.GAN = CN()
+    _C.RAE.GAN.LOSS = "NonSaturatingGANLoss"
+
+    # Loss weights, Sec. IV-B ("via cross-validation").
+    _C.RAE.LOSS = CN()
+    _C.RAE.LOSS.LAMBDA_TRI = 1.0  # lambda_tri, Eq. (2), (5), (22), (23)
+    _C.RAE.LOSS.LAMBDA_FEAT_GAN = 10.0  # lambda_feat^gan, Eq. (9)
+    _C.RAE.LOSS.LAMBDA_PIX_GAN = 10.0  # lambda_pix^gan, Eq. (11), (14)
+
+    # ---- pseudo-labels (Sec. III-A, "Learning target images in self-supervised way") --
+    # docs/pseudo_labels.md explains every backend and key.
+    _C.RAE.PSEUDO_LABEL = CN()
+    # Backend in PSEUDO_LABEL_REGISTRY: "dbscan" (the paper: k-reciprocal encoding + density
+    # clustering, steps 1-3 of Sec. III-A), "kmeans", "jvtc" / "mmcl" (the "JVTC + RAE" /
+    # "MMCL + RAE" rows of Tables II-III), "memory_contrast" (cluster-contrast memory).
+    _C.RAE.PSEUDO_LABEL.NAME = "dbscan"
+    # Target feature that is clustered (DESIGN.md "Gaps"): "after" = Enc's pooled, BN-necked
+    # feature; "before" = the pooled feature before the BN neck (as MODEL.HEADS.NECK_FEAT).
+    _C.RAE.PSEUDO_LABEL.FEATURE = "after"
+
+    # Shared k-NN search (faiss) behind every backend's neighbour graph.
+    _C.RAE.PSEUDO_LABEL.NEIGHBORS = CN()
+    # "exact" (brute force) or "approximate" (inverted file; ~3x faster at MSMT17 size,
+    # recall ~0.9998 on re-ID-like features, see docs/pseudo_labels.md).
+    _C.RAE.PSEUDO_LABEL.NEIGHBORS.METHOD = "exact"
+    # approximate only: number of inverted lists (0 = 4 sqrt(N)) and lists scanned per query
+    _C.RAE.PSEUDO_LABEL.NEIGHBORS.NUM_LISTS = 0
+    _C.RAE.PSEUDO_LABEL.NEIGHBORS.NPROBE = 8
+
+    # DBSCAN on k-reciprocal Jaccard distance; SpCL's defaults (the paper gives none). Also
+    # the clustering step of "jvtc" and "memory_contrast".
+    _C.RAE.PSEUDO_LABEL.DBSCAN = CN()
+    _C.RAE.PSEUDO_LABEL.DBSCAN.EPS = 0.6  # DBSCAN radius on Jaccard distance (0..1)
+    _C.RAE.PSEUDO_LABEL.DBSCAN.MIN_SAMPLES = 4  # neighbours (self included) of a core image
+    _C.RAE.PSEUDO_LABEL.DBSCAN.K1 = 30  # k1 of Zhong et al.: k-reciprocal neighbourhood size
+    _C.RAE.PSEUDO_LABEL.DBSCAN.K2 = 6  # k2: local query expansion over the k2 nearest
+
+    # k-means (faiss) on the normalised features; every image gets a cluster.
+    _C.RAE.PSEUDO_LABEL.KMEANS = CN()
+    _C.RAE.PSEUDO_LABEL.KMEANS.NUM_CLUSTERS = 500  # k (OpenUnReID's default for Market-1501)
+    _C.RAE.PSEUDO_LABEL.KMEANS.NUM_ITERS = 25  # Lloyd iterations (faiss's default)
+    _C.RAE.PSEUDO_LABEL.KMEANS.SEED = 0
+
+    # JVTC (Li & Zhang, ECCV 2020): clusters on joint visual + camera-temporal similarity.
+    # Needs camera ids and frame indices of the target images.
+    _C.RAE.PSEUDO_LABEL.JVTC = CN()
+    _C.RAE.PSEUDO_LABEL.JVTC.FRAME_INTERVAL = 100  # frames per histogram bin (JVTC / st-ReID)
+    _C.RAE.PSEUDO_LABEL.JVTC.SIGMA = 50.0  # Gaussian (Parzen) smoothing, in bins (st-ReID)
+    _C.RAE.PSEUDO_LABEL.JVTC.LAMBDA = 1.0  # logistic smoothing 1 / (1 + lambda e^(-gamma s))
+    _C.RAE.PSEUDO_LABEL.JVTC.GAMMA = 5.0
+    # visual nearest neighbours re-ranked by joint similarity (the scale-out approximation)
+    _C.RAE.PSEUDO_LABEL.JVTC.NUM_CANDIDATES = 60
+
+    # MMCL (Wang & Zhang, CVPR 2020): one memory slot per image, multi-label loss.
+    # Defaults are the official code's (experiments/market.yml).
+    _C.RAE.PSEUDO_LABEL.MMCL = CN()
+    _C.RAE.PSEUDO_LABEL.MMCL.THRESHOLD = 0.6  # t of MPLP: candidates have similarity > t
+    _C.RAE.PSEUDO_LABEL.MMCL.MIN_CANDIDATES = 10  # MPLP checks at least this many candidates
+    # not in MMCL: caps the cycle-consistency check (candidates x N similarities per image)
+    _C.RAE.PSEUDO_LABEL.MMCL.MAX_CANDIDATES = 100
+    _C.RAE.PSEUDO_LABEL.MMCL.DELTA = 5.0  # delta: weight of the positive term of the loss
+    _C.RAE.PSEUDO_LABEL.MMCL.HARD_NEGATIVE_RATIO = 0.01  # r: hardest fraction of negatives
+    # memory update M <- a M + (1 - a) f with a = MOMENTUM * min(epoch / RAMP_EPOCHS, 1)
+    # (official: 0.5 * epoch / 60); RAMP_EPOCHS = 0 keeps a = MOMENTUM
+    _C.RAE.PSEUDO_LABEL.MMCL.MOMENTUM = 0.5
+    _C.RAE.PSEUDO_LABEL.MMCL.MOMENTUM_RAMP_EPOCHS = 60
+    _C.RAE.PSEUDO_LABEL.MMCL.WARMUP_EPOCHS = 6  # epochs with the image itself as only label
+
+    # Cluster-contrast memory (Dai et al. 2021) on the DBSCAN clusters above.
+    _C.RAE.PSEUDO_LABEL.MEMORY_CONTRAST = CN()
+    _C.RAE.PSEUDO_LABEL.MEMORY_CONTRAST.TEMPERATURE = 0.05  # tau of the InfoNCE loss
+    _C.RAE.PSEUDO_LABEL.MEMORY_CONTRAST.MOMENTUM = 0.1  # centroid update c <- m c + (1 - m) f
+    # update each centroid with its hardest batch sample only (the paper's "hard" variant)
+    _C.RAE.PSEUDO_LABEL.MEMORY_CONTRAST.HARD_UPDATE = False
+
+    # ---- data (two domains) -----------------------------------------------------------
+    # Folder holding the datasets' own folders (Market-1501-v15.09.15/, DukeMTMC-reID/, ...).
+    # Empty: $FASTREID_DATASETS. fastreid itself only reads that variable, at import time.
+    _C.DATASETS.ROOT = ""
+    # The unlabelled target training set (a DATASET_REGISTRY name; its labels are used only to
+    # log pseudo-label quality). Empty: source-only training, i.e. direct transfer. The
+    # labelled source sets are fastreid's DATASETS.NAMES, the target test set DATASETS.TESTS.
+    _C.DATASETS.TARGET = ""
+
+    # ---- training (Sec. IV-B) ---------------------------------------------------------
+    # SGD (SOLVER.OPT), momentum 0.9, weight decay 5e-5 and SOLVER.BASE_LR = 0.5 ("the other
+    # part") are fastreid's keys, set in configs/RAE/Base-RAE.yml. The model's param_groups()
+    # names the groups these rates apply to.
+    _C.RAE.SOLVER = CN()
+    # Sec. IV-B: lr of Enc, "well initialized with ImageNet" (the "encoder" group).
+    _C.RAE.SOLVER.ENCODER_LR = 0.05
+    # Sec. IV-B: "the other part are set 0.5"; Dis_f and Dis_p have their own optimizer.
+    _C.RAE.SOLVER.DISCRIMINATOR_LR = 0.5
+    # Sec. IV-B: 20,000 iterations, all lrs x SOLVER.GAMMA (0.1) after every 8,000.
+    _C.RAE.SOLVER.MAX_ITER = 20000
+    _C.RAE.SOLVER.STEPS = [8000, 16000]
+
+    return cfg

@@ -1,0 +1,3 @@
+from .results import read_final_metrics
+
+__all__ = ["read_final_metrics"]
