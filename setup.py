@@ -26,6 +26,7 @@ setup(
         "matplotlib",  # fastreid.utils.visualizer; also our pictures
         "tqdm",  # progress bars on feature extraction, clustering, world generation
         "pillow",
+        "opencv-python-headless",  # fastreid's dependency; the synthetic world's blur and resizing
         "numpy",
     ],
     extras_require={"test": ["pytest>=7"]},
