@@ -11,7 +11,7 @@ from PIL import Image
 
 import fastreid_rae  # noqa: F401  (before fastreid)
 from fastreid.data.datasets import MSMT17, DukeMTMC, Market1501
-from fastreid_rae.data.synthetic import (generate_world, get_domain_style, layout_for,
+from fastreid_rae.data.synthetic import (generate_world, get_domain_style, get_preset, layout_for,
                                          load_world_card, plan_dataset, read_manifest)
 from fastreid_rae.data.synthetic import world as world_module
 from fastreid_rae.data.synthetic.identities import sample_appearance
@@ -160,6 +160,11 @@ def test_card_records_what_was_written(tiny_world):
     assert set(card["domains"]) == {"market", "duke", "msmt"}
     manifest = read_manifest(tiny_world)
     for domain, info in card["domains"].items():
+        size = get_preset("tiny").size_of(domain)
+        assert info["identities"] == {"train": size.train_ids, "test": size.test_ids,
+                                      "distractor": size.distractor_ids}
+        assert info["counts"]["train"]["ids"] == size.train_ids
+        assert info["counts"]["query"]["ids"] == size.test_ids
         assert len(info["cameras"]) == get_domain_style(domain).network.num_cameras
         dataset = tiny_world / info["layout"]["dataset_dir"]
         rows = [r for r in manifest if r["dataset"] == domain]

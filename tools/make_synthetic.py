@@ -27,11 +27,14 @@ def parse_args(argv=None):
     parser.add_argument("--preset", default="small", choices=sorted(PRESETS),
                         help="size: tiny (tests), small (CPU demo), full (real dataset sizes)")
     parser.add_argument("--root", required=True, type=Path, help="world root folder to write")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="same preset and seed give byte-identical files (default: 0)")
     parser.add_argument("--domains", default=",".join(DEFAULT_DOMAINS),
                         help="comma-separated subset of market,duke,msmt (default: %(default)s)")
     parser.add_argument("--workers", type=int, default=None,
-                        help="render processes (default: 1 for tiny, else all CPU cores)")
+                        help="render processes (default: all CPU cores for full, else 1: a "
+                             "process pool costs a few seconds to start, which only pays off "
+                             "for a full-size world)")
     parser.add_argument("--overwrite", action="store_true",
                         help="write into a non-empty folder that is not a world (only the "
                              "world's own entries are replaced)")
@@ -58,7 +61,7 @@ def main(argv=None) -> int:
     except ValueError as error:
         print(f"make_synthetic: {error}", file=sys.stderr)
         return 2
-    workers = args.workers or (1 if args.preset == "tiny" else os.cpu_count() or 1)
+    workers = args.workers or ((os.cpu_count() or 1) if args.preset == "full" else 1)
     start = time.perf_counter()
     try:
         card = generate_world(args.root, preset=args.preset, seed=args.seed, domains=domains,

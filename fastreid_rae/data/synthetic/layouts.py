@@ -44,10 +44,10 @@ class MarketLayout:
         numbers = np.sort(rng.choice(np.arange(1, 1502), size=len(people), replace=False))
         return {wid: int(numbers[i]) for i, wid in enumerate(rng.permutation(people))}
 
-    def relative_path(self, im: PlannedImage) -> str:
+    def relative_path(self, im: PlannedImage, pid: int) -> str:
         tick = int(im.clock_s * self.fps)
         seq, frame = divmod(tick, self.sequence_frames)
-        pid = {"junk": "-1", "distractor": "0000"}.get(im.kind, f"{im.pid:04d}")
+        pid = {"junk": "-1", "distractor": "0000"}.get(im.kind, f"{pid:04d}")
         return f"{self.dataset_dir}/{self.split_dirs[im.split]}/{pid}_c{im.camera}s{seq + 1}_{frame:06d}_{im.box:02d}.jpg"
 
     def parse(self, name: str) -> ParsedName:
@@ -80,9 +80,9 @@ class DukeLayout:
                                      replace=False))
         return {wid: int(numbers[i]) for i, wid in enumerate(rng.permutation(people))}
 
-    def relative_path(self, im: PlannedImage) -> str:
+    def relative_path(self, im: PlannedImage, pid: int) -> str:
         frame = int(im.clock_s * self.fps) + self.frame_offset
-        return f"{self.dataset_dir}/{self.split_dirs[im.split]}/{im.pid:04d}_c{im.camera}_f{frame:07d}.jpg"
+        return f"{self.dataset_dir}/{self.split_dirs[im.split]}/{pid:04d}_c{im.camera}_f{frame:07d}.jpg"
 
     def parse(self, name: str) -> ParsedName:
         pid, cam, frame = self._pattern.match(Path(name).name).groups()
@@ -120,11 +120,11 @@ class MSMTLayout:
             pids.update({wid: rank for rank, wid in enumerate(members)})
         return pids
 
-    def relative_path(self, im: PlannedImage) -> str:
+    def relative_path(self, im: PlannedImage, pid: int) -> str:
         session = self.style.network.sessions[im.session]
         frame = int(im.clock_s * self.fps) - im.session * self.session_frames
-        name = f"{im.pid:04d}_{im.shot:03d}_{im.camera:02d}_{session}_{frame:04d}_{im.box}.jpg"
-        return f"{self.dataset_dir}/{self.split_dirs[im.split]}/{im.pid:04d}/{name}"
+        name = f"{pid:04d}_{im.shot:03d}_{im.camera:02d}_{session}_{frame:04d}_{im.box}.jpg"
+        return f"{self.dataset_dir}/{self.split_dirs[im.split]}/{pid:04d}/{name}"
 
     def parse(self, name: str) -> ParsedName:
         pid, _, cam, session, frame, _ = self._pattern.match(Path(name).name).groups()

@@ -6,8 +6,8 @@ each test identity gives one query per camera it was seen in and the rest of its
 the gallery; the gallery also gets distractors (Market: pid 0000 boxes and pid -1 junk; Duke:
 people seen by a single camera; MSMT: a validation list carved out of train).
 """
-from dataclasses import dataclass, replace
-from typing import Dict, List, Tuple
+from dataclasses import dataclass
+from typing import Dict, List, NamedTuple, Tuple
 
 from .cameras import CameraNetwork, build_camera_network, sample_walk
 from .identities import Appearance, sample_appearance
@@ -18,8 +18,7 @@ SPLITS = ("train", "val", "query", "gallery")
 IDENTITY_ROLES = ("train", "test", "distractor")
 
 
-@dataclass(frozen=True)
-class PlannedImage:
+class PlannedImage(NamedTuple):   # a NamedTuple: millions of cheap _replace calls at full size
     split: str            # train / val / query / gallery
     kind: str             # person / junk / distractor
     world_id: int         # the person (>= 0), or -1 for junk and distractor boxes
@@ -72,11 +71,13 @@ def _place_walk(rng, sightings, style: DomainStyle):
 
 def _walk_images(seed: int, world_id: int, role: str, style: DomainStyle, size: DomainSize,
                  network: CameraNetwork) -> List[PlannedImage]:
+    """The person's pictures in walk order; test people's split is decided afterwards."""
     rng = rng_for(seed, style.name, Purpose.WALK, world_id)
     visits = 1 if role == "distractor" else None
     sightings = sample_walk(rng, network, style.network, size.images_per_visit, visits)
     session, start, sightings = _place_walk(rng, sightings, style)
-    return [PlannedImage(split="", kind="person", world_id=world_id, shot=shot, visit=s.visit,
+    split = {"train": "train", "distractor": "gallery"}.get(role, "")
+    return [PlannedImage(split=split, kind="person", world_id=world_id, shot=shot, visit=s.visit,
                          camera=s.camera, session=session, clock_s=round(start + s.time_s, 3),
                          box=int(rng.integers(0, 8)))
             for shot, s in enumerate(sightings)]
@@ -90,7 +91,7 @@ def _split_test_identity(rng, images: List[PlannedImage]) -> List[PlannedImage]:
     queries = {int(rng.choice(members)) for members in by_camera.values() if len(members) > 1}
     if len(by_camera) < 2:   # a query needs a match in another camera
         queries = set()
-    return [replace(im, split="query" if i in queries else "gallery") for i, im in enumerate(images)]
+    return [im._replace(split="query" if i in queries else "gallery") for i, im in enumerate(images)]
 
 
 def _extras(seed: int, style: DomainStyle, size: DomainSize, gallery_images: int,
@@ -118,7 +119,7 @@ def _carve_validation(rng, images: List[PlannedImage], fraction: float) -> List[
     train = [i for i, im in enumerate(images) if im.split == "train"]
     count = max(1, int(round(fraction * len(train))))
     chosen = set(int(i) for i in rng.choice(train, size=count, replace=False))
-    return [replace(im, split="val") if i in chosen else im for i, im in enumerate(images)]
+    return [im._replace(split="val") if i in chosen else im for i, im in enumerate(images)]
 
 
 def plan_domain(style: DomainStyle, size: DomainSize, seed: int) -> DomainPlan:
@@ -130,12 +131,9 @@ def plan_domain(style: DomainStyle, size: DomainSize, seed: int) -> DomainPlan:
     images: List[PlannedImage] = []
     for wid in sorted(roles):
         walk = _walk_images(seed, wid, roles[wid], style, size, network)
-        if roles[wid] == "train":
-            images += [replace(im, split="train") for im in walk]
-        elif roles[wid] == "test":
-            images += _split_test_identity(rng_for(seed, style.name, Purpose.SPLIT, 1, wid), walk)
-        else:
-            images += [replace(im, split="gallery") for im in walk]
+        if roles[wid] == "test":
+            walk = _split_test_identity(rng_for(seed, style.name, Purpose.SPLIT, 1, wid), walk)
+        images += walk
     images = _carve_validation(rng_for(seed, style.name, Purpose.SPLIT, 2), images, size.val_fraction)
     gallery_images = sum(im.split == "gallery" for im in images)
     span = max(im.clock_s for im in images)

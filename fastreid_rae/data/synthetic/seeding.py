@@ -5,6 +5,7 @@ never from a shared stream, so a picture does not change when other domains, oth
 the number of worker processes change: generation order cannot leak into the output.
 """
 from enum import IntEnum
+from functools import lru_cache
 
 import numpy as np
 
@@ -31,8 +32,13 @@ def rng_for(seed: int, domain: str, purpose: Purpose, *index: int) -> np.random.
     return np.random.default_rng(np.random.SeedSequence(key))
 
 
+@lru_cache(maxsize=None)
+def _cumulative(weighted):
+    weights = np.cumsum([w for _, w in weighted], dtype=float)
+    return tuple(name for name, _ in weighted), weights / weights[-1]
+
+
 def pick(rng: np.random.Generator, weighted):
-    """One name from (name, weight) pairs."""
-    names = [name for name, _ in weighted]
-    weights = np.array([w for _, w in weighted], dtype=float)
-    return names[int(rng.choice(len(names), p=weights / weights.sum()))]
+    """One name from (name, weight) pairs (a tuple, so its cumulative weights are cached)."""
+    names, cumulative = _cumulative(weighted)
+    return names[min(int(np.searchsorted(cumulative, rng.random(), side="right")), len(names) - 1)]

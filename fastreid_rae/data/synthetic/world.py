@@ -155,18 +155,18 @@ def _name_images(plan: DomainPlan, layout) -> DomainPlan:
     pids = layout.assign_pids(plan, rng_for(plan.seed, plan.style.name, Purpose.LABELS))
     named, used = [], set()
     for im in plan.images:
-        im = replace(im, pid=pids.get(im.world_id, 0))
-        path = layout.relative_path(im)
+        pid = pids.get(im.world_id, 0)
+        path = layout.relative_path(im, pid)
         # Thousands of junk/distractor boxes at random times can land on the same camera frame
         # and box number; a real detector would number them apart, so take the next box.
         while path in used and im.kind != "person":
-            im = replace(im, box=im.box + 1)
-            path = layout.relative_path(im)
+            im = im._replace(box=im.box + 1)
+            path = layout.relative_path(im, pid)
         if path in used:
             raise RuntimeError(f"{plan.style.name}: two pictures of one person got the same file "
                                f"name {path!r}; this is a generator bug")
         used.add(path)
-        named.append(replace(im, path=path))
+        named.append(im._replace(pid=pid, path=path))
     return replace(plan, images=tuple(named))
 
 
