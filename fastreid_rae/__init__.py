@@ -6,3 +6,5 @@ every RAE part in fastreid's registries.
 from . import compat  # noqa: F401  (must run before anything imports fastreid)
 
 __version__ = "0.1.0"
+from . import data  # noqa: F401,E402  (CUHK03Pair1, CUHK01 in fastreid's DATASET_REGISTRY)
+from . import pseudo_labels  # noqa: F401,E402  (PSEUDO_LABEL_REGISTRY backends)

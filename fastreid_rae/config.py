@@ -45,7 +45,9 @@ def add_rae_config(cfg):
     _C.RAE.PIXEL_TRANSFER.DECODER = CN()
     _C.RAE.PIXEL_TRANSFER.DECODER.NAME = "TransposedConvDecoder"
     # Output channels of the first two layers (the last outputs RGB); not given by the paper.
-    _C.RAE.PIXEL_TRANSFER.DECODER.CHANNELS = [256, 64]
+    # Narrow on purpose: the first layer reads 2048 channels, and at [256, 64] Dec + Dis_p cost
+    # 0.4x a ResNet-50 baseline step in FLOPs, at [128, 32] 0.2x (docs/performance.md).
+    _C.RAE.PIXEL_TRANSFER.DECODER.CHANNELS = [128, 32]
     _C.RAE.PIXEL_TRANSFER.DECODER.KERNEL_SIZE = 4
     _C.RAE.PIXEL_TRANSFER.DECODER.NORM = "BN"
     # Dis_p, Sec. IV-B (same form as Dis_f, separate weights), Eq. (13): real source images vs
@@ -96,12 +98,12 @@ def add_rae_config(cfg):
 
     # Shared k-NN search (faiss) behind every backend's neighbour graph.
     _C.RAE.PSEUDO_LABEL.NEIGHBORS = CN()
-    # "exact" (brute force) or "approximate" (inverted file; ~3x faster at MSMT17 size,
-    # recall ~0.9998 on re-ID-like features, see docs/pseudo_labels.md).
+    # "exact" (brute force) or "approximate" (inverted file: faster at MSMT17 size, recall
+    # > 0.99 on re-ID-like features; timings in docs/pseudo_labels.md).
     _C.RAE.PSEUDO_LABEL.NEIGHBORS.METHOD = "exact"
     # approximate only: number of inverted lists (0 = 4 sqrt(N)) and lists scanned per query
     _C.RAE.PSEUDO_LABEL.NEIGHBORS.NUM_LISTS = 0
-    _C.RAE.PSEUDO_LABEL.NEIGHBORS.NPROBE = 8
+    _C.RAE.PSEUDO_LABEL.NEIGHBORS.NPROBE = 16
 
     # DBSCAN on k-reciprocal Jaccard distance; SpCL's defaults (the paper gives none). Also
     # the clustering step of "jvtc" and "memory_contrast".
