@@ -61,7 +61,7 @@ def finished_metrics(run_dir):
         return None
     try:
         return read_final_metrics(run_dir)[TARGET_TEST_SET]
-    except (FileNotFoundError, ValueError, KeyError):
+    except (FileNotFoundError, KeyError):
         return None
 
 

@@ -1,7 +1,9 @@
 """The UDA trainer: fastreid's ``DefaultTrainer`` with two-domain data."""
 from fastreid.engine import DefaultTrainer
+from fastreid.utils import comm
 
 from ..data import build as data_build
+from ..evaluation import write_results
 
 
 class UDATrainer(DefaultTrainer):
@@ -18,3 +20,12 @@ class UDATrainer(DefaultTrainer):
     @classmethod
     def build_test_loader(cls, cfg, dataset_name):
         return data_build.build_test_loader(cfg, dataset_name)
+
+    @classmethod
+    def test(cls, cfg, model):
+        results = super().test(cfg, model)
+        # fastreid returns the inner dict when there is one test set
+        per_dataset = results if len(cfg.DATASETS.TESTS) > 1 else {cfg.DATASETS.TESTS[0]: results}
+        if comm.is_main_process() and cfg.OUTPUT_DIR:
+            write_results(cfg.OUTPUT_DIR, per_dataset)
+        return results

@@ -1,3 +1,3 @@
-from .results import read_final_metrics
+from .results import read_final_metrics, write_results
 
-__all__ = ["read_final_metrics"]
+__all__ = ["read_final_metrics", "write_results"]

@@ -1,40 +1,30 @@
-"""Read the metrics a finished run left in its output folder.
+"""The metrics of a run, kept in its output folder as ``results.json``.
 
-fastreid's ``JSONWriter`` appends one JSON object per logging period to
-``OUTPUT_DIR/metrics.json``; evaluation results appear there as ``"<dataset>/<metric>"``.
+fastreid logs evaluation tables but keeps no machine-readable record of them (its
+``metrics.json`` misses the evaluation at the end of training), so the trainer writes one
+after every evaluation and tools (the demo, the ablation runner) read it back.
 """
 import json
-import math
+import os
 from pathlib import Path
+
+RESULTS_FILE = "results.json"
+
+
+def write_results(output_dir, results):
+    """Write ``{dataset: {metric: value}}`` atomically: a crash never leaves half a file."""
+    path = Path(output_dir) / RESULTS_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    clean = {dataset: {metric: float(value) for metric, value in metrics.items()}
+             for dataset, metrics in results.items()}
+    tmp.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
 
 
 def read_final_metrics(output_dir):
-    """``{dataset: {metric: value}}`` from the last evaluation recorded in ``output_dir``.
-
-    Raises FileNotFoundError when the run wrote no metrics file, ValueError when it holds no
-    evaluation (the run stopped before its first test).
-    """
-    path = Path(output_dir) / "metrics.json"
+    """``{dataset: {metric: value}}`` of the last evaluation of the run in ``output_dir``."""
+    path = Path(output_dir) / RESULTS_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: no finished fastreid run in {output_dir}")
-    last = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line cut short by an interrupted write
-            evaluated = {k: v for k, v in record.items() if "/" in k and k.split("/")[1] == "mAP"}
-            if evaluated:
-                last = record
-    if not last:
-        raise ValueError(f"{path} holds no evaluation result (keys like 'Market1501/mAP')")
-    results = {}
-    for key, value in last.items():
-        if "/" in key and isinstance(value, (int, float)) and math.isfinite(value):
-            dataset, metric = key.split("/", 1)
-            results.setdefault(dataset, {})[metric] = float(value)
-    return results
+        raise FileNotFoundError(f"{path} not found: the run in {output_dir} has not been "
+                                "evaluated yet")
+    return json.loads(path.read_text())
