@@ -8,3 +8,4 @@ from . import compat  # noqa: F401  (must run before anything imports fastreid)
 __version__ = "0.1.0"
 from . import data  # noqa: F401,E402  (CUHK03Pair1, CUHK01 in fastreid's DATASET_REGISTRY)
 from . import pseudo_labels  # noqa: F401,E402  (PSEUDO_LABEL_REGISTRY backends)
+from . import modeling  # noqa: F401,E402  (RAE parts in fastreid's registries)

@@ -46,7 +46,7 @@ def add_rae_config(cfg):
     _C.RAE.PIXEL_TRANSFER.DECODER.NAME = "TransposedConvDecoder"
     # Output channels of the first two layers (the last outputs RGB); not given by the paper.
     # Narrow on purpose: the first layer reads 2048 channels, and at [256, 64] Dec + Dis_p cost
-    # 0.4x a ResNet-50 baseline step in FLOPs, at [128, 32] 0.2x (docs/performance.md).
+    # 0.36x a ResNet-50 baseline step in FLOPs, at [128, 32] 0.2x (docs/performance.md).
     _C.RAE.PIXEL_TRANSFER.DECODER.CHANNELS = [128, 32]
     _C.RAE.PIXEL_TRANSFER.DECODER.KERNEL_SIZE = 4
     _C.RAE.PIXEL_TRANSFER.DECODER.NORM = "BN"
@@ -70,8 +70,8 @@ def add_rae_config(cfg):
     # Whether fusion-loss gradients reach Enc (both Enc passes) (DESIGN.md: they do).
     _C.RAE.FUSION.UPDATE_ENCODER = True
     # Normalisation of the fused feature z: "none" (Eq. (19)-(20) as printed), "l2", or
-    # "power_l2" (signed sqrt + L2, as in the factorised bilinear pooling of [55]). "l2": without
-    # it z scales with the square of Enc's features and training at the paper's lrs diverges.
+    # "power_l2" (signed sqrt + L2, as MFB does). Not in the paper: z scales with the square of
+    # Enc's features; in CPU runs "none" diverged or stalled, "l2" trained (docs/model.md).
     _C.RAE.FUSION.NORMALIZATION = "l2"
 
     # GAN objective for Eq. (8), (13), (16): "NonSaturatingGANLoss" (BCE, DESIGN.md) or
@@ -93,7 +93,8 @@ def add_rae_config(cfg):
     # "MMCL + RAE" rows of Tables II-III), "memory_contrast" (cluster-contrast memory).
     _C.RAE.PSEUDO_LABEL.NAME = "dbscan"
     # Target feature that is clustered (DESIGN.md "Gaps"): "after" = Enc's pooled, BN-necked
-    # feature; "before" = the pooled feature before the BN neck (as MODEL.HEADS.NECK_FEAT).
+    # feature; "before" (the pooled feature before the BN neck) is refused by the trainer
+    # until the model exposes it.
     _C.RAE.PSEUDO_LABEL.FEATURE = "after"
 
     # Shared k-NN search (faiss) behind every backend's neighbour graph.
@@ -160,17 +161,36 @@ def add_rae_config(cfg):
     # labelled source sets are fastreid's DATASETS.NAMES, the target test set DATASETS.TESTS.
     _C.DATASETS.TARGET = ""
 
+    # ---- evaluation -------------------------------------------------------------------
+    # Memory-bounded evaluation (fastreid_rae/evaluation/chunked.py): blocks of queries are
+    # ranked against the whole gallery without ever holding the dense query x gallery matrix
+    # (MSMT17 test: 11,659 x 82,161, 3.8 GB in float32 before sorting; docs/performance.md).
+    # Same metrics as fastreid's ReidEvaluator, but no TEST.RERANK / TEST.AQE / TEST.ROC
+    # (they need the dense matrix; enabling one with this raises). False by default so that a
+    # fastreid config evaluates exactly as fastreid does, those options included.
+    _C.TEST.CHUNKED = CN()
+    _C.TEST.CHUNKED.ENABLED = False
+    # Queries per block: peak memory grows by ~ 20 bytes x QUERY_CHUNK x gallery size.
+    _C.TEST.CHUNKED.QUERY_CHUNK = 256
+
     # ---- training (Sec. IV-B) ---------------------------------------------------------
     # SGD (SOLVER.OPT), momentum 0.9, weight decay 5e-5 and SOLVER.BASE_LR = 0.5 ("the other
     # part") are fastreid's keys, set in configs/RAE/Base-RAE.yml. The model's param_groups()
     # names the groups these rates apply to.
+    # Sec. III: Enc and Dec "first trained using labeled images of source domain". The first
+    # EPOCHS epochs train on the source alone (no clustering, no target batch); Enc and Dec
+    # learn together there, not one after the other (docs/model.md). 0: adapt from the start,
+    # e.g. from MODEL.WEIGHTS = a source-trained model.
+    _C.RAE.SOURCE_PRETRAIN = CN()
+    _C.RAE.SOURCE_PRETRAIN.EPOCHS = 10
+
     _C.RAE.SOLVER = CN()
     # Sec. IV-B: lr of Enc, "well initialized with ImageNet" (the "encoder" group).
     _C.RAE.SOLVER.ENCODER_LR = 0.05
     # Sec. IV-B: "the other part are set 0.5"; Dis_f and Dis_p have their own optimizer.
     _C.RAE.SOLVER.DISCRIMINATOR_LR = 0.5
-    # Sec. IV-B: 20,000 iterations, all lrs x SOLVER.GAMMA (0.1) after every 8,000.
-    _C.RAE.SOLVER.MAX_ITER = 20000
-    _C.RAE.SOLVER.STEPS = [8000, 16000]
+    # Sec. IV-B's 20,000 iterations with x0.1 every 8,000 are fastreid's SOLVER.MAX_EPOCH and
+    # SOLVER.STEPS (epochs of len(source) // SOLVER.IMS_PER_BATCH iterations): each paper
+    # config states the arithmetic for its source set (docs/configs.md).
 
     return cfg

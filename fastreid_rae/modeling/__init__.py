@@ -1,0 +1,14 @@
+"""RAE's model parts. Importing this package registers them:
+
+META_ARCH_REGISTRY: RAE; REID_HEADS_REGISTRY: RAEEmbeddingHead, BilinearFusionHead;
+DECODER_REGISTRY: TransposedConvDecoder; DISCRIMINATOR_REGISTRY: StridedConvDiscriminator;
+GAN_LOSS_REGISTRY: NonSaturatingGANLoss, LeastSquaresGANLoss.
+"""
+from .registry import DECODER_REGISTRY, DISCRIMINATOR_REGISTRY, GAN_LOSS_REGISTRY
+from .decoder import TransposedConvDecoder, build_decoder
+from .discriminators import StridedConvDiscriminator, build_feature_discriminator, build_pixel_discriminator
+from .heads import RAEEmbeddingHead, ResizableClassifier
+from .fusion import BilinearFusionHead, FactorizedBilinearPooling
+from .losses import LeastSquaresGANLoss, NonSaturatingGANLoss
+from .pixels import PixelSpace
+from .meta_arch import RAE, check_rae_config

@@ -1,0 +1,2 @@
+from .classifier import ResizableClassifier, classify
+from .embedding_head import RAEEmbeddingHead

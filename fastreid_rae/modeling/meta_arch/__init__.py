@@ -1,0 +1,1 @@
+from .rae import RAE, check_rae_config

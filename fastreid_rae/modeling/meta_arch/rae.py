@@ -1,0 +1,356 @@
+"""The RAE meta-architecture (Sec. III, Algorithms 1 and 2)."""
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Union
+
+import torch
+from fastreid.config import configurable
+from fastreid.modeling.backbones import build_backbone
+from fastreid.modeling.heads import REID_HEADS_REGISTRY, build_heads
+from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
+from torch import nn
+
+from ..decoder import build_decoder
+from ..discriminators import build_feature_discriminator, build_pixel_discriminator
+from ..heads import RAEEmbeddingHead
+from ..losses import build_gan_loss, identity_loss_kwargs, identity_losses, reconstruction_loss
+from ..pixels import PixelSpace
+from ..registry import build_from_registry
+
+PIXEL_TRANSFER_MODES = ("post", "pre")
+
+
+def check_rae_config(cfg) -> None:
+    """Reject switch combinations the model cannot honour, naming the key."""
+    pixel_transfer = cfg.RAE.PIXEL_TRANSFER
+    if pixel_transfer.MODE not in PIXEL_TRANSFER_MODES:
+        raise ValueError(f"RAE.PIXEL_TRANSFER.MODE must be one of {PIXEL_TRANSFER_MODES}, got {pixel_transfer.MODE!r}")
+    if pixel_transfer.ENABLED and pixel_transfer.MODE == "pre":
+        raise NotImplementedError(
+            "RAE.PIXEL_TRANSFER.MODE 'pre' (Table IV's PT-hat: source images translated to target "
+            "style before feature learning) is not implemented by the RAE model; use 'post'"
+        )
+    if cfg.RAE.FUSION.ENABLED and not pixel_transfer.ENABLED:
+        raise ValueError(
+            "RAE.FUSION.ENABLED requires RAE.PIXEL_TRANSFER.ENABLED: Eq. (20) fuses F with "
+            "Enc(Dec(F)), which needs the decoder"
+        )
+
+
+@contextmanager
+def _frozen(module: nn.Module):
+    """Let gradients pass through ``module`` to its input without accumulating in its weights:
+    the generator losses must not touch a discriminator (it has its own optimizer)."""
+    flags = [(p, p.requires_grad) for p in module.parameters()]
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield module
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+
+
+@dataclass
+class DiscriminatorInputs:
+    """Detached generator outputs kept from the last generator pass for the discriminator step."""
+    source_features: Optional[torch.Tensor] = None  # Dis_f real, Eq. (8)
+    target_features: Optional[torch.Tensor] = None  # Dis_f fake, Eq. (8)
+    real_source_images: Optional[torch.Tensor] = None  # Dis_p real, Eq. (13)
+    reconstructed_source_images: Optional[torch.Tensor] = None  # Dis_p fake, Eq. (13)
+
+
+@META_ARCH_REGISTRY.register()
+class RAE(nn.Module):
+    """Recurrent Auto-Encoder: encoder Enc (backbone + head), feature transfer (Dis_f),
+    pixel transfer (decoder Dec + Dis_p) and bilinear fusion, each of the last three removable
+    by its RAE.*.ENABLED switch (a module switched off has no parameters, loss or compute).
+
+    Training (``model.train()``)::
+
+        losses = model(source_batch, target_batch)   # generator losses, Eq. (9), (17), (21)
+        dis_losses = model.discriminator_losses()    # Eq. (8), (13): Dis_f, Dis_p terms
+
+    Batches are fastreid dicts with "images" (N x 3 x H x W, 0..255) and "targets" (source ids
+    / target pseudo-ids). ``target_batch`` may be None (source pre-training). Evaluation
+    (``model.eval()``): ``model(batch)`` returns the Algorithm 2 feature (N x D).
+    """
+
+    @configurable
+    def __init__(
+        self,
+        *,
+        backbone: nn.Module,
+        heads: RAEEmbeddingHead,
+        pixel_space: PixelSpace,
+        feat_dim: int,
+        gan_loss,
+        identity_loss_kwargs: dict,
+        lambda_tri: float,
+        lambda_feat_gan: float,
+        lambda_pix_gan: float,
+        feature_discriminator: Optional[nn.Module] = None,
+        decoder: Optional[nn.Module] = None,
+        pixel_discriminator: Optional[nn.Module] = None,
+        fusion: Optional[nn.Module] = None,
+        pixel_transfer_updates_encoder: bool = True,
+        fusion_updates_encoder: bool = True,
+    ):
+        """NOTE: this interface is experimental."""
+        super().__init__()
+        if not isinstance(heads, RAEEmbeddingHead):
+            raise ValueError(
+                f"MODEL.HEADS.NAME must name a head with per-domain classifiers (RAEEmbeddingHead "
+                f"or a subclass), got {type(heads).__name__}"
+            )
+        if (decoder is None) != (pixel_discriminator is None):
+            raise ValueError("pixel transfer needs both a decoder and a pixel discriminator")
+        if fusion is not None and decoder is None:
+            raise ValueError("fusion needs the decoder: Eq. (20) fuses F with Enc(Dec(F))")
+        self.backbone = backbone
+        self.heads = heads
+        self.pixel_space = pixel_space
+        self.feat_dim = feat_dim
+        self.feature_discriminator = feature_discriminator
+        self.decoder = decoder
+        self.pixel_discriminator = pixel_discriminator
+        self.fusion = fusion
+        self.gan_loss = gan_loss
+        self.identity_loss_kwargs = identity_loss_kwargs
+        self.lambda_tri = lambda_tri
+        self.lambda_feat_gan = lambda_feat_gan
+        self.lambda_pix_gan = lambda_pix_gan
+        self.pixel_transfer_updates_encoder = pixel_transfer_updates_encoder
+        self.fusion_updates_encoder = fusion_updates_encoder
+        self._discriminator_inputs: Optional[DiscriminatorInputs] = None
+
+    @classmethod
+    def from_config(cls, cfg):
+        check_rae_config(cfg)
+        rae = cfg.RAE
+        pixel_transfer = rae.PIXEL_TRANSFER.ENABLED
+        return {
+            "backbone": build_backbone(cfg),
+            "heads": build_heads(cfg),
+            "pixel_space": PixelSpace(cfg.MODEL.PIXEL_MEAN, cfg.MODEL.PIXEL_STD, rae.PIXEL_TRANSFER.INPUT_PIXEL_MAX),
+            "feat_dim": cfg.MODEL.BACKBONE.FEAT_DIM,
+            "gan_loss": build_gan_loss(cfg),
+            "identity_loss_kwargs": identity_loss_kwargs(cfg),
+            "lambda_tri": rae.LOSS.LAMBDA_TRI,
+            "lambda_feat_gan": rae.LOSS.LAMBDA_FEAT_GAN,
+            "lambda_pix_gan": rae.LOSS.LAMBDA_PIX_GAN,
+            "feature_discriminator": build_feature_discriminator(cfg) if rae.FEATURE_TRANSFER.ENABLED else None,
+            "decoder": build_decoder(cfg) if pixel_transfer else None,
+            "pixel_discriminator": build_pixel_discriminator(cfg) if pixel_transfer else None,
+            "fusion": (build_from_registry(REID_HEADS_REGISTRY, rae.FUSION.NAME, "RAE.FUSION.NAME", cfg=cfg)
+                       if rae.FUSION.ENABLED else None),
+            "pixel_transfer_updates_encoder": rae.PIXEL_TRANSFER.UPDATE_ENCODER,
+            "fusion_updates_encoder": rae.FUSION.UPDATE_ENCODER,
+        }
+
+    @property
+    def device(self) -> torch.device:
+        return self.pixel_space.pixel_mean.device
+
+    # ---- parts ---------------------------------------------------------------------------
+
+    def encode(self, normalized_images: torch.Tensor, update_encoder: bool = True) -> torch.Tensor:
+        """F = Enc(I), Eq. (1): the backbone's last feature map. With ``update_encoder`` False
+        the pass runs on detached weights: gradients still flow through it to its input (to
+        Dec, for F^x2s) but never into Enc."""
+        if update_encoder:
+            feature_maps = self.backbone(normalized_images)
+        else:
+            detached = {name: p.detach() for name, p in self.backbone.named_parameters()}
+            feature_maps = torch.func.functional_call(self.backbone, detached, (normalized_images,))
+        if feature_maps.shape[1] != self.feat_dim:
+            raise ValueError(
+                f"MODEL.BACKBONE.FEAT_DIM is {self.feat_dim} but the backbone outputs "
+                f"{feature_maps.shape[1]} channels; set MODEL.BACKBONE.FEAT_DIM {feature_maps.shape[1]}"
+            )
+        return feature_maps
+
+    def decode(self, feature_maps: torch.Tensor, update_encoder: bool = True) -> torch.Tensor:
+        """I^ = Dec(F), Eq. (10), in [-1, 1] at input/2; ``update_encoder`` False cuts the
+        gradient to Enc."""
+        return self.decoder(feature_maps if update_encoder else feature_maps.detach())
+
+    def re_encode(self, reconstructed: torch.Tensor, input_size, update_encoder: bool = True) -> torch.Tensor:
+        """F^x2s = Enc(I^x2s) (Algorithm 2 step 3): I^ resized to the input size, normalised."""
+        return self.encode(self.pixel_space.decoder_output_to_encoder_input(reconstructed, input_size), update_encoder)
+
+    # ---- training --------------------------------------------------------------------------
+
+    def forward(self, batched_inputs, target_inputs: Optional[dict] = None):
+        if not self.training:
+            return self.extract_features(batched_inputs)
+        return self.generator_losses(batched_inputs, target_inputs)
+
+    def generator_losses(self, source_inputs: dict, target_inputs: Optional[dict] = None) -> Dict[str, torch.Tensor]:
+        """All losses of Enc, Dec and the fusion head for one iteration, already weighted
+        (their sum is the objective); also keeps the detached inputs of the discriminator step.
+
+        Keys (a switched-off module, or a missing target batch, drops its keys):
+        loss_{cls,triplet}_{source,target}            Eq. (2), (5)   (triplet x lambda_tri)
+        loss_feat_gan                                  Eq. (8), (9)   (x lambda_feat_gan)
+        loss_reconst_{source,target}                   Eq. (12), (15)
+        loss_pix_gan_{source,target}                   Eq. (13), (16) (x lambda_pix_gan)
+        loss_fusion_{cls,triplet}_{source,target}      Eq. (21)-(23)
+        """
+        batches = {"source": source_inputs}
+        if target_inputs is not None:
+            batches["target"] = target_inputs
+        images = torch.cat([batch["images"] for batch in batches.values()]).to(self.device)
+        labels = {domain: batch["targets"].to(self.device) for domain, batch in batches.items()}
+        sizes = [len(y) for y in labels.values()]
+        input_size = tuple(images.shape[-2:])
+
+        def by_domain(tensor: torch.Tensor) -> Dict[str, torch.Tensor]:
+            return dict(zip(batches, tensor.split(sizes)))
+
+        # Both domains in one pass: one BN batch mixing source and target, as the running
+        # statistics used at test time do (docs/model.md).
+        feature_maps = self.encode(self.pixel_space.normalize(images))  # Eq. (1)
+        losses = self._identity_losses(self.heads(feature_maps, labels), labels, "loss")  # Eq. (2)-(7)
+        domain_maps = by_domain(feature_maps)
+        cache = DiscriminatorInputs()
+
+        if self.feature_discriminator is not None and "target" in batches:
+            with _frozen(self.feature_discriminator):
+                target_logits = self.feature_discriminator(domain_maps["target"])
+            # Eq. (8), Enc's term: target features scored as source; weighted as in Eq. (9)
+            losses["loss_feat_gan"] = self.lambda_feat_gan * self.gan_loss.generator(target_logits)
+            cache.source_features = domain_maps["source"].detach()
+            cache.target_features = domain_maps["target"].detach()
+
+        reconstructed = None
+        if self.decoder is not None:
+            reconstructed = self.decode(feature_maps, self.pixel_transfer_updates_encoder)  # Eq. (10)
+            real = by_domain(self.pixel_space.to_decoder_space(images, tuple(reconstructed.shape[-2:])))
+            domain_reconstructed = by_domain(reconstructed)
+            with _frozen(self.pixel_discriminator):
+                domain_logits = by_domain(self.pixel_discriminator(reconstructed))
+            for domain in batches:
+                # Eq. (12) / (15)
+                losses[f"loss_reconst_{domain}"] = reconstruction_loss(domain_reconstructed[domain], real[domain])
+                # Eq. (13) Dec's term (source) / Eq. (16) (target): look like real source images
+                losses[f"loss_pix_gan_{domain}"] = self.lambda_pix_gan * self.gan_loss.generator(domain_logits[domain])
+            cache.real_source_images = real["source"]
+            cache.reconstructed_source_images = domain_reconstructed["source"].detach()
+
+        if self.fusion is not None:
+            if self.fusion_updates_encoder != self.pixel_transfer_updates_encoder:
+                # the two paths disagree on cutting Enc's gradient: Dec runs once for each
+                reconstructed = self.decode(feature_maps, self.fusion_updates_encoder)
+            re_encoded = self.re_encode(reconstructed, input_size, self.fusion_updates_encoder)  # F^s2s, F^t2s
+            first = feature_maps if self.fusion_updates_encoder else feature_maps.detach()
+            fusion_outputs = self.fusion(first, re_encoded, labels)  # Eq. (19), (20)
+            losses.update(self._identity_losses(fusion_outputs, labels, "loss_fusion"))  # Eq. (21)-(23)
+
+        self._discriminator_inputs = cache
+        return losses
+
+    def _identity_losses(self, outputs: dict, labels: Dict[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
+        losses = {}
+        for domain, domain_labels in labels.items():
+            terms = identity_losses(
+                outputs["cls_outputs"][domain], outputs["features"][domain], domain_labels,
+                loss_kwargs=self.identity_loss_kwargs, lambda_tri=self.lambda_tri,
+            )
+            losses.update({f"{prefix}_{term}_{domain}": value for term, value in terms.items()})
+        return losses
+
+    def discriminator_losses(self) -> Dict[str, torch.Tensor]:
+        """Dis_f and Dis_p losses on the detached outputs of the last generator pass (no
+        encoder or decoder work is repeated). Keys: loss_feat_dis (Eq. (8), Dis's term; needs
+        a target batch) and loss_pix_dis (Eq. (13), Dis's term). Consumes the kept inputs."""
+        inputs = self._discriminator_inputs
+        if inputs is None:
+            raise RuntimeError(
+                "discriminator_losses() scores the outputs of the last training forward; call "
+                "model(source_batch, target_batch) in training mode first (once per call)"
+            )
+        self._discriminator_inputs = None
+        losses = {}
+        if inputs.target_features is not None:
+            losses["loss_feat_dis"] = self._real_vs_fake(
+                self.feature_discriminator, inputs.source_features, inputs.target_features
+            )
+        if inputs.reconstructed_source_images is not None:
+            losses["loss_pix_dis"] = self._real_vs_fake(
+                self.pixel_discriminator, inputs.real_source_images, inputs.reconstructed_source_images
+            )
+        return losses
+
+    def _real_vs_fake(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+        # one call for both: the discriminators have no normalisation layers, so batching is exact
+        real_logits, fake_logits = discriminator(torch.cat([real, fake])).split([len(real), len(fake)])
+        return self.gan_loss.discriminator(real_logits, fake_logits)
+
+    # ---- inference -----------------------------------------------------------------------
+
+    FEATURE_KINDS = ("final", "encoder", "fusion")
+
+    @torch.no_grad()
+    def extract_features(self, batched_inputs: Union[dict, torch.Tensor], kind: str = "final") -> torch.Tensor:
+        """Evaluation-mode features (N x D) of a batch (dict with "images", or the images).
+
+        kind "encoder": Enc's pooled, BN-necked feature (fastreid's Baseline feature);
+        kind "fusion": Algorithm 2 - F^t = Enc(I), I^t2s = Dec(F^t), F^t2s = Enc(I^t2s),
+        feature = GAP(P(F^t, F^t2s)) (BN-necked, like the encoder's);
+        kind "final": "fusion" when RAE.FUSION.ENABLED, else "encoder".
+        """
+        if self.training:
+            raise RuntimeError("extract_features needs model.eval(): dropout and batch statistics are training-only")
+        if kind not in self.FEATURE_KINDS:
+            raise ValueError(f"kind must be one of {self.FEATURE_KINDS}, got {kind!r}")
+        if kind == "final":
+            kind = "encoder" if self.fusion is None else "fusion"
+        if kind == "fusion" and self.fusion is None:
+            raise ValueError("fusion features need RAE.FUSION.ENABLED True")
+
+        images = batched_inputs["images"] if isinstance(batched_inputs, dict) else batched_inputs
+        images = images.to(self.device)
+        feature_maps = self.encode(self.pixel_space.normalize(images))  # step 1, Eq. (1)
+        if kind == "encoder":
+            return self.heads(feature_maps)
+        reconstructed = self.decode(feature_maps)  # step 2, Eq. (10)
+        re_encoded = self.re_encode(reconstructed, tuple(images.shape[-2:]))  # step 3
+        return self.fusion(feature_maps, re_encoded)  # steps 4-5, Eq. (19), (20)
+
+    # ---- for the trainer -----------------------------------------------------------------
+
+    def param_groups(self) -> Dict[str, List[nn.Parameter]]:
+        """Every parameter in exactly one group (Sec. IV-B):
+
+        "encoder": the backbone, ImageNet-initialised -> RAE.SOLVER.ENCODER_LR (0.05);
+        "others": heads (BN-neck, classifiers), Dec, fusion -> SOLVER.BASE_LR (0.5);
+        "discriminators": Dis_f, Dis_p -> their own optimizer, RAE.SOLVER.DISCRIMINATOR_LR.
+        """
+        def params(*modules):
+            return [p for m in modules if m is not None for p in m.parameters()]
+
+        return {
+            "encoder": params(self.backbone),
+            "others": params(self.heads, self.decoder, self.fusion),
+            "discriminators": params(self.feature_discriminator, self.pixel_discriminator),
+        }
+
+    def reset_target_classifier(self, num_classes: int, centers: Optional[torch.Tensor] = None,
+                                fusion_centers: Optional[torch.Tensor] = None) -> None:
+        """Re-create the target-domain classifiers for ``num_classes`` pseudo-identities
+        (Algorithm 1 step 1): the encoder head's from ``centers`` (num_classes x head feature
+        dim, cluster centres of the BN-necked encoder features), the fusion head's from
+        ``fusion_centers`` (num_classes x RAE.FUSION.OUT_DIM); random N(0, 0.01^2) where
+        None. The parameters keep their identity (see :meth:`target_classifier_parameters`)."""
+        self.heads.reset_target_classifier(num_classes, centers)
+        if self.fusion is not None:
+            self.fusion.reset_target_classifier(num_classes, fusion_centers)
+        elif fusion_centers is not None:
+            raise ValueError("fusion_centers given but RAE.FUSION.ENABLED is False")
+
+    def target_classifier_parameters(self) -> List[nn.Parameter]:
+        """The parameters :meth:`reset_target_classifier` resizes: the trainer must drop their
+        optimizer state (e.g. ``optimizer.state.pop(p, None)``) after each reset."""
+        heads = [self.heads] + ([self.fusion.head] if self.fusion is not None else [])
+        return [head.target_classifier.weight for head in heads]

@@ -1,0 +1,36 @@
+"""Registries for the RAE parts fastreid has no registry for.
+
+Each is filled by a decorator at the part's definition; a config names the part
+(``RAE.PIXEL_TRANSFER.DECODER.NAME``, ``RAE.*.DISCRIMINATOR.NAME``, ``RAE.GAN.LOSS``).
+"""
+from fastreid.utils.registry import Registry
+
+DECODER_REGISTRY = Registry("RAE_DECODER")
+DECODER_REGISTRY.__doc__ = """
+Decoders Dec of Eq. (10): called as ``obj(in_channels=..., channels=..., kernel_size=..., norm=...)``,
+map an encoder feature map to an image in [-1, 1].
+"""
+
+DISCRIMINATOR_REGISTRY = Registry("RAE_DISCRIMINATOR")
+DISCRIMINATOR_REGISTRY.__doc__ = """
+Discriminators Dis_f (Eq. 8) and Dis_p (Eq. 13): called as
+``obj(in_channels=..., channels=..., kernel_size=..., negative_slope=...)``, map a batch of maps
+to one real/fake logit per sample.
+"""
+
+GAN_LOSS_REGISTRY = Registry("RAE_GAN_LOSS")
+GAN_LOSS_REGISTRY.__doc__ = """
+GAN objectives: called as ``obj()``; the instance has ``generator(fake_logits)`` and
+``discriminator(real_logits, fake_logits)``.
+"""
+
+
+def build_from_registry(registry, name: str, config_key: str, **kwargs):
+    """``registry.get(name)(**kwargs)``, with an error naming the config key and the choices."""
+    try:
+        part = registry.get(name)
+    except KeyError:
+        # fastreid's Registry has no public listing; its map is the only source of the choices
+        choices = sorted(registry._obj_map)
+        raise KeyError(f"{config_key} = {name!r} is not registered; expected one of {choices}") from None
+    return part(**kwargs)

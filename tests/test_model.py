@@ -1,0 +1,426 @@
+"""The RAE model as fastreid builds it: registry build from the shipped configs, shapes, the
+module switches, which parameters each loss trains, Algorithm 2 recomputed by hand, and the
+round trip through fastreid's Checkpointer.
+
+CPU-sized: ResNet-18 (configs/RAE/synthetic/Base-RAE-cpu.yml) on 32 x 16 images (the model
+follows the images' size; 64 x 32, the config's, where a test is about shapes); one shape-only
+test builds the paper's ResNet-50 at 256 x 128.
+"""
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+import fastreid_rae.modeling  # noqa: F401  (registers RAE's parts)
+from fastreid.config import get_cfg
+from fastreid.modeling import build_model
+from fastreid.utils.checkpoint import Checkpointer
+from fastreid_rae.config import add_rae_config
+from fastreid_rae.modeling import RAE, BilinearFusionHead, RAEEmbeddingHead
+
+REPO = Path(__file__).resolve().parents[1]
+CPU_CONFIG = REPO / "configs/RAE/synthetic/Base-RAE-cpu.yml"
+PAPER_CONFIG = REPO / "configs/RAE/Base-RAE.yml"
+NUM_SOURCE_IDS, NUM_TARGET_IDS = 4, 3
+SIZE = (32, 16)
+CONFIG_SIZE = (64, 32)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def single_thread():
+    """These tensors are tiny: intra-op threads buy nothing and, on a shared 2-core machine,
+    spin against other processes (measured: 88 s with 2 threads under load vs 12 s)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def rae_cfg(*opts, config=CPU_CONFIG):
+    cfg = get_cfg()
+    add_rae_config(cfg)
+    cfg.merge_from_file(str(config))
+    cfg.merge_from_list(["MODEL.HEADS.NUM_CLASSES", NUM_SOURCE_IDS, "MODEL.DEVICE", "cpu",
+                         "MODEL.BACKBONE.PRETRAIN", False, *opts])
+    return cfg
+
+
+def rae_model(*opts, target_ids=NUM_TARGET_IDS, seed=0):
+    torch.manual_seed(seed)
+    model = build_model(rae_cfg(*opts))
+    if target_ids:
+        model.reset_target_classifier(target_ids)
+    return model.train()
+
+
+def batch(num_ids, per_id=2, size=SIZE, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    n = num_ids * per_id
+    return {
+        "images": torch.rand(n, 3, *size, generator=generator) * 255,
+        "targets": torch.arange(num_ids).repeat_interleave(per_id),
+        "camids": torch.zeros(n, dtype=torch.long),
+    }
+
+
+def source_batch(seed=0):
+    return batch(NUM_SOURCE_IDS, seed=seed)
+
+
+def target_batch(seed=1):
+    return batch(NUM_TARGET_IDS, seed=seed)
+
+
+ALL_GENERATOR_KEYS = {
+    *(f"loss_{term}_{domain}" for term in ("cls", "triplet") for domain in ("source", "target")),
+    "loss_feat_gan",
+    *(f"loss_{term}_{domain}" for term in ("reconst", "pix_gan") for domain in ("source", "target")),
+    *(f"loss_fusion_{term}_{domain}" for term in ("cls", "triplet") for domain in ("source", "target")),
+}
+
+
+# ---- build & shapes ---------------------------------------------------------------------
+
+def test_paper_config_builds_resnet50_rae_with_algorithm2_shapes_at_256x128():
+    torch.manual_seed(0)
+    model = build_model(rae_cfg(config=PAPER_CONFIG)).eval()
+    assert isinstance(model, RAE) and isinstance(model.heads, RAEEmbeddingHead)
+    assert isinstance(model.fusion, BilinearFusionHead)
+    assert model.heads.dropout.p == 0.5
+    images = torch.rand(1, 3, 256, 128) * 255
+    with torch.no_grad():
+        feature_maps = model.encode(model.pixel_space.normalize(images))
+        reconstructed = model.decode(feature_maps)
+        features = model(images)
+    assert feature_maps.shape == (1, 2048, 16, 8)  # last stride 1
+    assert reconstructed.shape == (1, 3, 128, 64)  # input / 2
+    assert features.shape == (1, 512)  # RAE.FUSION.OUT_DIM
+
+
+def test_training_forward_returns_every_weighted_loss_and_eval_returns_features():
+    model = rae_model()
+    losses = model(source_batch(), target_batch())
+    assert set(losses) == ALL_GENERATOR_KEYS
+    assert all(v.dim() == 0 and torch.isfinite(v) for v in losses.values())
+    assert set(model.discriminator_losses()) == {"loss_feat_dis", "loss_pix_dis"}
+
+    model.eval()
+    images = batch(3, size=CONFIG_SIZE)["images"]
+    assert model({"images": images}).shape == (6, 128)  # fused feature, RAE.FUSION.OUT_DIM
+    assert model.extract_features(images, kind="encoder").shape == (6, 512)
+    assert torch.equal(model(images), model.extract_features(images, kind="fusion"))
+
+
+def test_decoder_reconstructs_half_size_images_in_tanh_range():
+    model = rae_model()
+    maps = model.encode(model.pixel_space.normalize(batch(3, size=CONFIG_SIZE)["images"]))
+    with torch.no_grad():
+        model.decoder[-2].weight.mul_(100)  # the last transposed conv: saturate, tanh must bound it
+    reconstructed = model.decode(maps)
+    assert reconstructed.shape == (6, 3, CONFIG_SIZE[0] // 2, CONFIG_SIZE[1] // 2)
+    assert reconstructed.min() >= -1 and reconstructed.max() <= 1
+    assert reconstructed.abs().max() > 0.99
+
+
+def test_loss_weights_come_from_config():
+    base = rae_model()(source_batch(), target_batch())
+    heavier = rae_model("RAE.LOSS.LAMBDA_TRI", 2.0, "RAE.LOSS.LAMBDA_FEAT_GAN", 20.0,
+                        "RAE.LOSS.LAMBDA_PIX_GAN", 5.0)(source_batch(), target_batch())
+    for key, factor in [("loss_triplet_source", 2), ("loss_fusion_triplet_target", 2), ("loss_feat_gan", 2),
+                        ("loss_pix_gan_source", 0.5), ("loss_pix_gan_target", 0.5), ("loss_cls_source", 1),
+                        ("loss_reconst_target", 1)]:
+        torch.testing.assert_close(heavier[key], base[key] * factor)
+
+
+# ---- switches & config errors -----------------------------------------------------------
+
+@pytest.mark.parametrize("opts, absent_modules, absent_losses", [
+    (["RAE.FEATURE_TRANSFER.ENABLED", False], {"feature_discriminator"}, {"loss_feat_gan", "loss_feat_dis"}),
+    (["RAE.FUSION.ENABLED", False], {"fusion"}, {k for k in ALL_GENERATOR_KEYS if "fusion" in k}),
+    (["RAE.FUSION.ENABLED", False, "RAE.PIXEL_TRANSFER.ENABLED", False],
+     {"fusion", "decoder", "pixel_discriminator"},
+     {k for k in ALL_GENERATOR_KEYS if "fusion" in k or "reconst" in k or "pix" in k} | {"loss_pix_dis"}),
+])
+def test_switched_off_module_has_no_parameters_and_no_losses(opts, absent_modules, absent_losses):
+    model = rae_model(*opts)
+    names = {name.split(".")[0] for name, _ in model.named_parameters()}
+    assert not names & absent_modules
+    assert all(getattr(model, m) is None for m in absent_modules)
+    losses = {**model(source_batch(), target_batch()), **model.discriminator_losses()}
+    assert not set(losses) & absent_losses
+    assert set(losses) | absent_losses == ALL_GENERATOR_KEYS | {"loss_feat_dis", "loss_pix_dis"}
+
+
+def test_baseline_row_is_encoder_only_and_evaluates_like_fastreid_baseline():
+    model = rae_model("RAE.FEATURE_TRANSFER.ENABLED", False, "RAE.PIXEL_TRANSFER.ENABLED", False,
+                      "RAE.FUSION.ENABLED", False)
+    assert {name.split(".")[0] for name, _ in model.named_parameters()} == {"backbone", "heads"}
+    model.eval()
+    images = source_batch()["images"]
+    expected = model.heads.bottleneck(model.backbone((images - model.pixel_space.pixel_mean)
+                                                      / model.pixel_space.pixel_std).mean((2, 3), keepdim=True))
+    torch.testing.assert_close(model(images), expected[..., 0, 0])
+
+
+@pytest.mark.parametrize("opts, error, key", [
+    (["RAE.FUSION.ENABLED", True, "RAE.PIXEL_TRANSFER.ENABLED", False], ValueError, "RAE.PIXEL_TRANSFER.ENABLED"),
+    (["RAE.PIXEL_TRANSFER.MODE", "both"], ValueError, "RAE.PIXEL_TRANSFER.MODE"),
+    (["RAE.PIXEL_TRANSFER.MODE", "pre"], NotImplementedError, "RAE.PIXEL_TRANSFER.MODE"),
+    (["RAE.PIXEL_TRANSFER.DECODER.NAME", "UNet"], KeyError, "RAE.PIXEL_TRANSFER.DECODER.NAME"),
+    (["RAE.FEATURE_TRANSFER.DISCRIMINATOR.NAME", "PatchGAN"], KeyError, "RAE.FEATURE_TRANSFER.DISCRIMINATOR.NAME"),
+    (["RAE.GAN.LOSS", "wgan"], KeyError, "RAE.GAN.LOSS"),
+    (["RAE.FUSION.NAME", "ConcatFusion"], KeyError, "RAE.FUSION.NAME"),
+    (["MODEL.HEADS.NAME", "EmbeddingHead"], ValueError, "MODEL.HEADS.NAME"),
+    (["RAE.PIXEL_TRANSFER.DECODER.CHANNELS", [64, 32, 16]], ValueError, "RAE.PIXEL_TRANSFER.DECODER.CHANNELS"),
+])
+def test_invalid_config_is_rejected_naming_the_key(opts, error, key):
+    with pytest.raises(error, match=key.replace(".", r"\.")):
+        build_model(rae_cfg(*opts))
+
+
+def test_pre_mode_is_accepted_while_pixel_transfer_is_off():
+    model = build_model(rae_cfg("RAE.PIXEL_TRANSFER.MODE", "pre", "RAE.PIXEL_TRANSFER.ENABLED", False,
+                                "RAE.FUSION.ENABLED", False))
+    assert model.decoder is None
+
+
+def test_feat_dim_mismatch_names_the_key():
+    model = rae_model("MODEL.BACKBONE.FEAT_DIM", 256, "RAE.FUSION.ENABLED", False,
+                      "RAE.PIXEL_TRANSFER.ENABLED", False, "RAE.FEATURE_TRANSFER.ENABLED", False)
+    with pytest.raises(ValueError, match=r"MODEL\.BACKBONE\.FEAT_DIM is 256 .* outputs 512"):
+        model(source_batch())
+
+
+# ---- source-only batches, discriminator step protocol -----------------------------------
+
+def test_source_only_batch_drops_target_and_feature_gan_terms():
+    model = rae_model(target_ids=0)
+    losses = model(source_batch())
+    assert set(losses) == {k for k in ALL_GENERATOR_KEYS if k.endswith("source")}
+    assert set(model.discriminator_losses()) == {"loss_pix_dis"}
+
+
+def test_target_batch_needs_a_sized_target_classifier():
+    model = rae_model(target_ids=0)
+    with pytest.raises(RuntimeError, match="reset_target_classifier"):
+        model(source_batch(), target_batch())
+
+
+def test_discriminator_losses_need_a_fresh_generator_pass():
+    model = rae_model()
+    with pytest.raises(RuntimeError, match="training forward"):
+        model.discriminator_losses()
+    model(source_batch(), target_batch())
+    model.discriminator_losses()
+    with pytest.raises(RuntimeError, match="training forward"):
+        model.discriminator_losses()
+
+
+def test_discriminator_losses_reuse_the_generator_pass_without_running_the_encoder():
+    model = rae_model()
+    calls = []
+    model.backbone.register_forward_hook(lambda *_: calls.append("backbone"))
+    model.decoder.register_forward_hook(lambda *_: calls.append("decoder"))
+    model(source_batch(), target_batch())
+    assert calls == ["backbone", "decoder", "backbone"]  # Enc(I), Dec(F), Enc(I^x2s)
+    calls.clear()
+    model.discriminator_losses()
+    assert calls == []
+
+
+# ---- which parameters each loss trains (DESIGN.md: all gradients reach Enc) --------------
+
+def trained_modules(model, loss):
+    """Top-level module names (heads' classifiers told apart) whose parameters get a non-zero
+    gradient from ``loss``."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    grads = torch.autograd.grad(loss, [p for _, p in named], retain_graph=True, allow_unused=True)
+    reached = set()
+    for (name, _), grad in zip(named, grads):
+        if grad is not None and grad.abs().sum() > 0:
+            part = name.split(".")[0]
+            if name in ("heads.weight", "heads.target_classifier.weight"):
+                part = name
+            reached.add(part)
+    return reached
+
+
+@pytest.fixture(scope="module")
+def full_step():
+    model = rae_model()
+    losses = model(source_batch(), target_batch())
+    return model, losses, model.discriminator_losses()
+
+
+@pytest.mark.parametrize("loss_name, expected", [
+    ("loss_cls_source", {"backbone", "heads", "heads.weight"}),
+    ("loss_cls_target", {"backbone", "heads", "heads.target_classifier.weight"}),
+    ("loss_triplet_target", {"backbone"}),  # triplet on pool5 (NECK_FEAT before)
+    ("loss_feat_gan", {"backbone"}),  # Eq. (8): Enc only, Dis_f frozen
+    ("loss_reconst_source", {"backbone", "decoder"}),
+    ("loss_reconst_target", {"backbone", "decoder"}),
+    ("loss_pix_gan_source", {"backbone", "decoder"}),  # Dis_p frozen
+    ("loss_pix_gan_target", {"backbone", "decoder"}),  # Eq. (16)
+    ("loss_fusion_cls_source", {"backbone", "decoder", "fusion"}),
+    ("loss_fusion_triplet_target", {"backbone", "decoder", "fusion"}),
+])
+def test_generator_loss_trains_exactly(full_step, loss_name, expected):
+    model, losses, _ = full_step
+    assert trained_modules(model, losses[loss_name]) == expected
+
+
+@pytest.mark.parametrize("loss_name, expected", [
+    ("loss_feat_dis", {"feature_discriminator"}),
+    ("loss_pix_dis", {"pixel_discriminator"}),
+])
+def test_discriminator_loss_trains_only_its_discriminator(full_step, loss_name, expected):
+    model, _, dis_losses = full_step
+    assert trained_modules(model, dis_losses[loss_name]) == expected
+
+
+@pytest.mark.parametrize("pixel, fusion", [(False, False), (False, True), (True, False)])
+def test_update_encoder_false_keeps_that_module_gradients_out_of_the_encoder(pixel, fusion):
+    model = rae_model("RAE.PIXEL_TRANSFER.UPDATE_ENCODER", pixel, "RAE.FUSION.UPDATE_ENCODER", fusion)
+    losses = model(source_batch(), target_batch())
+    encoder_if = lambda flag: {"backbone"} if flag else set()  # noqa: E731
+    assert trained_modules(model, losses["loss_reconst_target"]) == {"decoder"} | encoder_if(pixel)
+    assert trained_modules(model, losses["loss_pix_gan_source"]) == {"decoder"} | encoder_if(pixel)
+    assert trained_modules(model, losses["loss_fusion_cls_target"]) == {"decoder", "fusion"} | encoder_if(fusion)
+
+
+def test_param_groups_partition_the_parameters():
+    model = rae_model()
+    groups = model.param_groups()
+    assert set(groups) == {"encoder", "others", "discriminators"}
+    ids = [id(p) for params in groups.values() for p in params]
+    assert len(ids) == len(set(ids)) == len(list(model.parameters()))
+    assert {id(p) for p in groups["encoder"]} == {id(p) for p in model.backbone.parameters()}
+    discriminators = [*model.feature_discriminator.parameters(), *model.pixel_discriminator.parameters()]
+    assert {id(p) for p in groups["discriminators"]} == {id(p) for p in discriminators}
+
+
+# ---- Algorithm 2, by hand -----------------------------------------------------------------
+
+def bn_eval(x, bn):
+    return (x - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps) * bn.weight + bn.bias
+
+
+def test_eval_feature_is_algorithm2_recomputed_by_hand():
+    model = rae_model()
+    for seed in range(2):  # non-trivial BN running statistics everywhere
+        model(source_batch(seed), target_batch(seed + 1))
+    model.eval()
+    fusion_bn = model.fusion.head.bottleneck[0]
+    fusion_bn.running_mean.normal_()
+    fusion_bn.running_var.uniform_(0.5, 2)
+
+    images = batch(3, seed=7)["images"]
+    mean, std = model.pixel_space.pixel_mean, model.pixel_space.pixel_std
+    with torch.no_grad():
+        f_t = model.backbone((images - mean) / std)  # 1. F^t = Enc(I^t)
+        i_t2s = model.decoder(f_t)  # 2. I^t2s = Dec(F^t)
+        pixels = (F.interpolate(i_t2s, size=SIZE, mode="bilinear", align_corners=False) + 1) * 127.5
+        f_t2s = model.backbone((pixels - mean) / std)  # 3. F^t2s = Enc(I^t2s)
+        pooling = model.fusion.pooling
+        u = pooling.left_projection.weight[:, :, 0, 0]
+        v = pooling.right_projection.weight[:, :, 0, 0]
+        q = pooling.output_projection.weight.t()
+        # 4. Eq. (19) at every location, then 5. GAP (Eq. (20))
+        joint = torch.einsum("cd,nchw->ndhw", u.t(), f_t) * torch.einsum("cd,nchw->ndhw", v.t(), f_t2s)
+        per_location = torch.einsum("do,ndhw->nohw", q, joint)
+        expected = bn_eval(F.normalize(per_location.mean((2, 3))), fusion_bn)  # RAE.FUSION.NORMALIZATION l2
+    torch.testing.assert_close(model(images), expected, rtol=1e-4, atol=1e-4)
+
+
+# ---- target classifier & checkpoints ------------------------------------------------------
+
+def test_reset_target_classifier_keeps_parameters_and_uses_normalised_centres():
+    model = rae_model(target_ids=0)
+    params = model.target_classifier_parameters()
+    assert [tuple(p.shape) for p in params] == [(0, 512), (0, 128)]
+    centers, fusion_centers = torch.randn(5, 512), torch.randn(5, 128)
+    model.reset_target_classifier(5, centers, fusion_centers)
+    assert [p is q for p, q in zip(params, model.target_classifier_parameters())] == [True, True]
+    torch.testing.assert_close(params[0].data, F.normalize(centers))
+    torch.testing.assert_close(params[1].data, F.normalize(fusion_centers))
+    assert any(params[0] is p for p in model.param_groups()["others"])
+    with pytest.raises(ValueError, match=r"\(5, 512\)"):
+        model.reset_target_classifier(5, torch.randn(4, 512))
+
+
+def test_checkpoint_round_trips_through_fastreid_checkpointer_after_resize(tmp_path):
+    model = rae_model(target_ids=0)
+    model(source_batch())  # move BN statistics away from their initial values
+    model.reset_target_classifier(7, torch.randn(7, 512))
+    model.eval()
+    Checkpointer(model, str(tmp_path)).save("rae")
+
+    restored = rae_model(target_ids=0, seed=1).eval()
+    Checkpointer(restored, str(tmp_path)).load(str(tmp_path / "rae.pth"))
+    saved_state, restored_state = model.state_dict(), restored.state_dict()
+    assert set(saved_state) == set(restored_state)
+    assert "heads.target_classifier.weight" in restored_state
+    for key, value in saved_state.items():
+        assert torch.equal(value, restored_state[key]), key
+    images = source_batch()["images"]
+    torch.testing.assert_close(restored(images), model(images))
+    restored.train()
+    assert set(restored(source_batch(), target_batch())) == ALL_GENERATOR_KEYS  # 7 target classes usable
+
+
+def test_checkpoint_before_pseudo_labelling_loads_without_missing_keys(tmp_path):
+    model = rae_model(target_ids=0)
+    Checkpointer(model, str(tmp_path)).save("fresh")
+    state = torch.load(tmp_path / "fresh.pth")["model"]
+    assert not any("target_classifier" in key for key in state)
+    restored = rae_model(target_ids=0, seed=1)
+    result = restored.load_state_dict(state, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+
+
+def test_plain_load_state_dict_resizes_a_differently_sized_target_classifier():
+    model = rae_model(target_ids=9)
+    other = rae_model(target_ids=3, seed=1)
+    other.load_state_dict(model.state_dict())
+    assert torch.equal(other.heads.target_classifier.weight, model.heads.target_classifier.weight)
+    assert other.heads.target_classifier.cls_layer.num_classes == 9
+
+
+# ---- it learns ----------------------------------------------------------------------------
+
+def test_a_few_sgd_steps_reduce_the_identity_and_fusion_losses():
+    # GAN weights 0 (the modules stay): adversarial terms make short-run trends seed-dependent
+    model = rae_model("RAE.LOSS.LAMBDA_FEAT_GAN", 0.0, "RAE.LOSS.LAMBDA_PIX_GAN", 0.0)
+    groups = model.param_groups()
+    generator_opt = torch.optim.SGD(groups["encoder"] + groups["others"], lr=0.01, momentum=0.9)
+    discriminator_opt = torch.optim.SGD(groups["discriminators"], lr=0.01, momentum=0.9)
+    source, target = source_batch(), target_batch()
+    history = []
+    for _ in range(8):
+        losses = model(source, target)
+        generator_opt.zero_grad()
+        sum(losses.values()).backward()
+        generator_opt.step()
+        discriminator_opt.zero_grad()
+        sum(model.discriminator_losses().values()).backward()
+        discriminator_opt.step()
+        history.append({k: v.item() for k, v in losses.items()})
+    assert all(torch.isfinite(torch.tensor(list(h.values()))).all() for h in history)
+    for key in ("loss_cls_source", "loss_cls_target", "loss_fusion_cls_source", "loss_fusion_cls_target"):
+        assert history[-1][key] < 0.5 * history[0][key], key
+
+
+def test_decoder_learns_to_reconstruct_from_the_reconstruction_loss_alone():
+    model = rae_model("RAE.FUSION.ENABLED", False, "RAE.FEATURE_TRANSFER.ENABLED", False)
+    optimizer = torch.optim.SGD(model.decoder.parameters(), lr=0.1, momentum=0.9)
+    source, target = source_batch(), target_batch()
+    history = []
+    for _ in range(5):
+        losses = model(source, target)
+        reconstruction = losses["loss_reconst_source"] + losses["loss_reconst_target"]
+        optimizer.zero_grad()
+        reconstruction.backward()
+        optimizer.step()
+        history.append(reconstruction.item())
+    assert history[-1] < 0.8 * history[0]
