@@ -14,6 +14,7 @@ RESULTS_FILE = "results.json"
 def write_results(output_dir, results):
     """Write ``{dataset: {metric: value}}`` atomically: a crash never leaves half a file."""
     path = Path(output_dir) / RESULTS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     clean = {dataset: {metric: float(value) for metric, value in metrics.items()}
              for dataset, metrics in results.items()}
