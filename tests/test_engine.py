@@ -1,5 +1,6 @@
 """The UDA trainer on the tiny world: checked data building, results kept beside the run."""
 import pytest
+import torch
 
 import fastreid_rae  # noqa: F401
 from fastreid.config import get_cfg
@@ -33,6 +34,21 @@ def test_direct_transfer_trains_and_writes_results(tiny_world, tmp_path):
     assert set(metrics) >= {"Rank-1", "Rank-5", "mAP", "mINP"}
     assert all(0 <= metrics[k] <= 100 for k in ("Rank-1", "mAP"))
     assert (tmp_path / "model_final.pth").is_file()
+
+
+def test_chunked_evaluation_gives_the_same_metrics(tiny_world, tmp_path):
+    from fastreid.modeling import build_model
+
+    results = {}
+    for chunked in (False, True):
+        cfg = _direct_transfer_cfg(tiny_world, tmp_path / str(chunked))
+        cfg.merge_from_list(["MODEL.BACKBONE.PRETRAIN", False, "TEST.CHUNKED.ENABLED", chunked,
+                             "TEST.CHUNKED.QUERY_CHUNK", 5])
+        torch.manual_seed(0)
+        model = build_model(cfg)
+        results[chunked] = UDATrainer.test(cfg, model)
+    for key in ("Rank-1", "Rank-5", "mAP", "mINP"):
+        assert results[True][key] == pytest.approx(results[False][key], abs=1e-9), key
 
 
 def test_wrong_data_root_is_reported_before_training(tmp_path):
