@@ -54,3 +54,14 @@ def test_backend_trains_end_to_end(tiny_world, tmp_path, backend, with_rae):
     assert has_dis == with_rae
     metrics = read_final_metrics(tmp_path)["Market1501"]
     assert 0 <= metrics["mAP"] <= 100
+
+
+def test_too_few_clusters_for_a_batch_falls_back_to_source_only(tiny_world, tmp_path):
+    # 3 clusters cannot fill a batch of 16 // 4 = 4 identities: fastreid's sampler would spin
+    # forever, so the epoch trains on the source alone
+    cfg = _cfg(tiny_world, tmp_path, "RAE.PSEUDO_LABEL.NAME", "kmeans",
+               "RAE.PSEUDO_LABEL.KMEANS.NUM_CLUSTERS", 3, *RAE_OFF)
+    trainer = _train(cfg, iterations=2)
+    assert trainer._trainer._target_iter is None
+    assert "loss_cls_target" not in trainer.storage.histories()
+    assert trainer.storage.histories()["pseudo_clusters"].latest() == 3

@@ -36,6 +36,8 @@ class PseudoLabelHook(HookBase):
         self.frames = np.array([image.frame for image in target_images])
         self.true_pids = np.array([image.true_pid for image in target_images])
         self.min_inliers = cfg.SOLVER.IMS_PER_BATCH
+        # fastreid's identity sampler waits forever for a batch of P distinct identities
+        self.min_clusters = max(2, cfg.SOLVER.IMS_PER_BATCH // cfg.DATALOADER.NUM_INSTANCE)
         self.labels = None
 
     @torch.no_grad()
@@ -70,10 +72,11 @@ class PseudoLabelHook(HookBase):
                     f"target's hidden ids: ARI {quality['ari']:.3f}, pair precision "
                     f"{quality['precision']:.3f}, recall {quality['recall']:.3f}")
 
-        if result.num_clusters < 2 or inliers < self.min_inliers:
-            logger.warning(f"epoch {self.trainer.epoch}: too few pseudo-labelled images "
-                           f"({inliers} in {result.num_clusters} clusters) for a target batch; "
-                           "this epoch trains on the source only")
+        if result.num_clusters < self.min_clusters or inliers < self.min_inliers:
+            logger.warning(f"epoch {self.trainer.epoch}: {inliers} pseudo-labelled images in "
+                           f"{result.num_clusters} clusters cannot fill a target batch of "
+                           f"{self.min_clusters} identities x {self.cfg.DATALOADER.NUM_INSTANCE}"
+                           "; this epoch trains on the source only")
             step.set_target_loader(None)
             return
 
