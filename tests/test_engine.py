@@ -62,3 +62,27 @@ def test_wrong_data_root_is_reported_before_training(tmp_path):
 def test_read_final_metrics_names_the_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="results.json"):
         read_final_metrics(tmp_path)
+
+
+def test_eval_only_reproduces_the_metrics_of_training(tiny_world, tmp_path):
+    import importlib.util
+
+    cfg = _direct_transfer_cfg(tiny_world, tmp_path / "train")
+    cfg.freeze()
+    trainer = UDATrainer(cfg)
+    trainer.resume_or_load(resume=False)
+    trainer.train()
+    trained = read_final_metrics(tmp_path / "train")["Market1501"]
+
+    spec = importlib.util.spec_from_file_location("train_net", REPO_ROOT / "tools/train_net.py")
+    train_net = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_net)
+    args = train_net.default_argument_parser().parse_args([
+        "--config-file", str(REPO_ROOT / "configs/Supervised/synthetic_duke2market_direct.yml"),
+        "--eval-only", "DATASETS.ROOT", str(tiny_world), "OUTPUT_DIR", str(tmp_path / "eval"),
+        "DATALOADER.NUM_WORKERS", "0",
+        "MODEL.WEIGHTS", str(tmp_path / "train" / "model_final.pth")])
+    train_net.main(args)
+    evaluated = read_final_metrics(tmp_path / "eval")["Market1501"]
+    for key in ("Rank-1", "Rank-5", "mAP", "mINP"):
+        assert evaluated[key] == pytest.approx(trained[key], abs=1e-6), key

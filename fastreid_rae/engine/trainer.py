@@ -1,4 +1,6 @@
 """The UDA trainer: fastreid's ``DefaultTrainer`` with two domains (Algorithm 1)."""
+import os
+
 import torch
 from fastreid.engine import DefaultTrainer, hooks
 from fastreid.solver import build_lr_scheduler
@@ -31,6 +33,9 @@ class UDATrainer(DefaultTrainer):
     """
 
     def __init__(self, cfg):
+        if comm.is_main_process() and cfg.OUTPUT_DIR:
+            # DefaultTrainer writes config.yaml there before anything creates it
+            os.makedirs(cfg.OUTPUT_DIR, exist_ok=True)
         super().__init__(cfg)
         model = self._trainer.model
         discriminator_optimizer = self.build_discriminator_optimizer(cfg, unwrap(model))
