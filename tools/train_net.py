@@ -13,7 +13,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import fastreid_rae  # noqa: E402  (fastreid compat shims + registrations, before fastreid)
 from fastreid.config import get_cfg  # noqa: E402
 from fastreid.engine import default_argument_parser, default_setup, launch  # noqa: E402
+from fastreid.utils import comm  # noqa: E402
 from fastreid.utils.checkpoint import Checkpointer  # noqa: E402
+from fastreid.utils.logger import setup_logger  # noqa: E402
 
 from fastreid_rae.config import add_rae_config  # noqa: E402
 from fastreid_rae.engine import UDATrainer  # noqa: E402
@@ -26,6 +28,8 @@ def setup(args):
     cfg.merge_from_list(args.opts)
     cfg.freeze()
     default_setup(cfg, args)
+    # default_setup gives only fastreid's own loggers a handler; ours log to the same files
+    setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="fastreid_rae")
     return cfg
 
 
