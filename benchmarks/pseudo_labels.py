@@ -4,13 +4,20 @@
     .venv/bin/python benchmarks/pseudo_labels.py --sizes 32621 --methods approximate
     .venv/bin/python benchmarks/pseudo_labels.py --with-100k     # adds N = 100,000
     .venv/bin/python benchmarks/pseudo_labels.py --sizes 32621 --backends jvtc kmeans
+    .venv/bin/python benchmarks/pseudo_labels.py --dense-up-to 16000 --with-100k --json rows.json
+    .venv/bin/python benchmarks/pseudo_labels.py --from-json rows.json   # re-print + re-plot only
 
 Features are re-ID-like Gaussian mixtures (``pseudo_labels/synthetic.py``: 10-30 images per
 identity, look-alike families, 6 cameras), d = 2048, float32. Each (N, method) runs in a fresh
 process that first loads the features, so "peak RSS above features" is the process's peak
-resident memory minus its resident memory once the features are loaded. Where the dense
-N x N reference fits (N <= 8,000) its DBSCAN labels are computed too and compared (ARI 1.000
-= identical partition). Other backends (``--backends``) are timed end to end through
+resident memory minus its resident memory once the features are loaded. Up to
+``--dense-up-to`` (default 8,000) the dense N x N reference (``tests.test_pseudo_labels.
+dense_jaccard_reference`` + sklearn DBSCAN on the precomputed matrix) runs too, in its own
+process with its own time and peak, and every row of ours at that N is compared with its
+labels (ARI 1.000 = identical partition). The reference holds about six float64/int64
+N x N arrays at once (distances, ranks, encodings, the k2-averaged copy and its row list), so
+it is skipped, with the reason in its row, where that estimate exceeds the available memory.
+A log-log plot of total time vs N (one line per method) goes to ``--plot``. Other backends (``--backends``) are timed end to end through
 ``build_pseudo_labeler`` with their default config. Timings on a shared 2-core machine vary
 with its load, reported too.
 """
@@ -30,6 +37,28 @@ sys.path.insert(0, str(REPO_ROOT))
 
 DEFAULT_SIZES = [2000, 8000, 16000, 32621]
 DENSE_REFERENCE_MAX_N = 8000
+# peak of dense_jaccard_reference in N x N 8-byte arrays: measured 11.9 GB above the features
+# at N = 16,000 (5.8 x 2.05 GB: distances, ranks, encodings, the k2 average and its row list)
+DENSE_ARRAYS_AT_PEAK = 6
+# the issue's measurement of the widely used dense implementation (k1 30, k2 6, faiss CPU k-NN)
+# + sklearn DBSCAN, (N, seconds); plotted for reference, not rerun here
+ISSUE_DENSE_ANCHOR = [(16000, 37.6), (32621, 119.0)]
+DEFAULT_PLOT = REPO_ROOT / "docs" / "images" / "pseudo_labels_scaling.png"
+
+
+def labels_path(data_path: str, n: int, method: str) -> str:
+    return f"{data_path}.{n}.{method}.labels.npy"
+
+
+def dense_reference_estimate_gb(n: int) -> float:
+    return DENSE_ARRAYS_AT_PEAK * n * n * 8 / 1e9
+
+
+def available_gb() -> float:
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return int(line.split()[1]) / 1024.0 ** 2
+    return float("inf")
 
 
 def resident_mb(field: str) -> float:
@@ -71,7 +100,7 @@ def run_backend(data_path: str, backend: str, method: str) -> dict:
     }
 
 
-def run_dbscan_stages(data_path: str, method: str, dense: bool) -> dict:
+def run_dbscan_stages(data_path: str, method: str) -> dict:
     """Child process: the paper's pipeline on the saved features, timing every stage."""
     import fastreid_rae  # noqa: F401  (before fastreid)
     from fastreid_rae.pseudo_labels.base import l2_normalize
@@ -114,20 +143,48 @@ def run_dbscan_stages(data_path: str, method: str, dense: bool) -> dict:
         "ari_vs_dense": None,
         "load_avg_1min": os.getloadavg()[0],
     }
-    if dense:
-        from sklearn.cluster import DBSCAN
-        from tests.test_pseudo_labels import dense_jaccard_reference
-
-        dense_start = time.perf_counter()
-        reference = DBSCAN(eps=eps, min_samples=min_samples, metric="precomputed").fit_predict(
-            dense_jaccard_reference(unit, k1, k2)
-        )
-        result["dense_s"] = time.perf_counter() - dense_start
-        result["ari_vs_dense"] = adjusted_rand_index(labels, reference)
-        result["identical_to_dense"] = bool(
-            result["ari_vs_dense"] == 1.0 and np.array_equal(labels < 0, reference < 0)
-        )
+    np.save(labels_path(data_path, len(features), method), labels)
     return result
+
+
+def run_dense_reference(data_path: str) -> dict:
+    """Child process: the dense N x N reference alone, so its time and peak are its own."""
+    import fastreid_rae  # noqa: F401  (before fastreid)
+    from sklearn.cluster import DBSCAN
+
+    from fastreid_rae.pseudo_labels.base import l2_normalize
+    from fastreid_rae.pseudo_labels.quality import adjusted_rand_index
+    from tests.test_pseudo_labels import dense_jaccard_reference
+
+    saved = np.load(data_path)
+    features, identities = saved["features"], saved["identities"]
+    baseline = resident_mb("VmRSS")
+    k1, k2, eps, min_samples = 30, 6, 0.6, 4
+    start = time.perf_counter()
+    distances = dense_jaccard_reference(l2_normalize(features), k1, k2)
+    after_jaccard = time.perf_counter()
+    labels = DBSCAN(eps=eps, min_samples=min_samples, metric="precomputed").fit_predict(distances)
+    end = time.perf_counter()
+    np.save(labels_path(data_path, len(features), "dense"), labels)
+    return {
+        "n": len(features),
+        "backend": "dbscan",
+        "method": "dense",
+        "knn_s": None,  # the reference ranks the full N x N matrix: counted in jaccard_s
+        "jaccard_s": after_jaccard - start,
+        "dbscan_s": end - after_jaccard,
+        "total_s": end - start,
+        "peak_mb_above_features": resident_mb("VmHWM") - baseline,
+        "clusters": int(labels.max()) + 1,
+        "outliers": int((labels < 0).sum()),
+        "ari_vs_identities": adjusted_rand_index(labels, identities),
+        "ari_vs_dense": 1.0,
+        "load_avg_1min": os.getloadavg()[0],
+    }
+
+
+def fmt(value, spec, width):
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}{spec}}"
 
 
 def print_table(rows):
@@ -138,13 +195,50 @@ def print_table(rows):
     print(header)
     print("-" * len(header))
     for r in rows:
-        dense = "-" if r["ari_vs_dense"] is None else f"{r['ari_vs_dense']:.3f}"
+        if r.get("skipped"):
+            print(f"{r['n']:>7} {r['method']:>11}  skipped: {r['skipped']}")
+            continue
         print(
-            f"{r['n']:>7} {r['method']:>11} {r['knn_s']:>7.1f} {r['jaccard_s']:>9.1f} "
+            f"{r['n']:>7} {r['method']:>11} {fmt(r['knn_s'], '.1f', 7)} {r['jaccard_s']:>9.1f} "
             f"{r['dbscan_s']:>8.1f} {r['total_s']:>8.1f} {r['peak_mb_above_features']:>8.0f} "
             f"{r['clusters']:>8} {r['outliers']:>8} "
-            f"{r['ari_vs_identities']:>7.3f} {dense:>9} {r['load_avg_1min']:>5.1f}"
+            f"{r['ari_vs_identities']:>7.3f} {fmt(r['ari_vs_dense'], '.3f', 9)} "
+            f"{r['load_avg_1min']:>5.1f}"
         )
+
+
+def write_plot(rows, path):
+    """Log-log total seconds vs N, one line per method (exact, approximate, dense reference)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = {"exact": "ours, exact k-NN", "approximate": "ours, approximate k-NN (faiss IVF)",
+             "dense": "dense N x N reference"}
+    figure, axes = plt.subplots(figsize=(5.5, 3.8), dpi=90)
+    for method, style in (("exact", "o-"), ("approximate", "s-"), ("dense", "^--")):
+        points = sorted(
+            (r["n"], r["total_s"]) for r in rows
+            if r["method"] == method and not r.get("skipped") and "knn_s" in r
+        )
+        if points:
+            axes.plot(*zip(*points), style, label=names[method])
+    anchor_n, anchor_s = zip(*ISSUE_DENSE_ANCHOR)
+    axes.plot(anchor_n, anchor_s, "x:", color="black", label="widely used dense + faiss (issue)")
+    axes.axhline(15, color="grey", linestyle=":", linewidth=1, label="target: 15 s at N = 32,621")
+    axes.axvline(32621, color="grey", linestyle=":", linewidth=1)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("N images (d = 2048)")
+    axes.set_ylabel("total seconds (2 shared cores)")
+    axes.set_title("k-reciprocal Jaccard + DBSCAN pseudo-labels", fontsize=10)
+    axes.grid(True, which="both", linewidth=0.3)
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path)
+    plt.close(figure)
 
 
 def print_backend_table(rows):
@@ -174,6 +268,15 @@ def main():
     parser.add_argument("--backends", nargs="+", default=["dbscan"], help="registered backend names")
     parser.add_argument("--dim", type=int, default=2048)
     parser.add_argument("--no-dense", action="store_true", help="skip the dense reference")
+    parser.add_argument(
+        "--dense-up-to", type=int, default=DENSE_REFERENCE_MAX_N,
+        help="run the dense N x N reference (own process) at every N up to this",
+    )
+    parser.add_argument(
+        "--dense-timeout", type=float, default=None, help="give up on a dense run after s"
+    )
+    parser.add_argument("--plot", type=str, default=str(DEFAULT_PLOT), help="'' for no plot")
+    parser.add_argument("--from-json", type=str, default="", help="re-print/re-plot saved rows")
     parser.add_argument("--json", type=str, default="", help="also write the rows to this file")
     parser.add_argument(
         "--child", nargs=4, metavar=("DATA", "BACKEND", "METHOD", "DENSE"), help=argparse.SUPPRESS
@@ -181,14 +284,33 @@ def main():
     args = parser.parse_args()
 
     if args.child:
-        data_path, backend, method, dense = args.child
-        if backend == "dbscan":
-            print(json.dumps(run_dbscan_stages(data_path, method, dense == "1")))
+        data_path, backend, method, _ = args.child
+        if backend == "dense-reference":
+            print(json.dumps(run_dense_reference(data_path)))
+        elif backend == "dbscan":
+            print(json.dumps(run_dbscan_stages(data_path, method)))
         else:
             print(json.dumps(run_backend(data_path, backend, method)))
         return
 
+    if args.from_json:
+        report(json.loads(Path(args.from_json).read_text()), args)
+        return
+
+    from fastreid_rae.pseudo_labels.quality import adjusted_rand_index
     from fastreid_rae.pseudo_labels.synthetic import make_reid_like_features
+
+    def child(data_path, backend, method, timeout=None):
+        command = [sys.executable, __file__, "--child", data_path, backend, method, "0"]
+        output = subprocess.run(
+            command, check=True, capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout
+        ).stdout
+        row = json.loads(output.strip().splitlines()[-1])
+        print(
+            f"done: N={row['n']} {backend} {method} in {row['total_s']:.1f} s "
+            f"(load {row['load_avg_1min']:.1f})", file=sys.stderr, flush=True,
+        )
+        return row
 
     sizes = args.sizes + ([100_000] if args.with_100k else [])
     rows = []
@@ -204,32 +326,55 @@ def main():
                 frames=data.frames,
             )
             del data
+            ours = []
             for backend in args.backends:
                 for method in args.methods:
-                    dense = (
-                        backend == "dbscan"
-                        and method == "exact"
-                        and not args.no_dense
-                        and n <= DENSE_REFERENCE_MAX_N
-                    )
-                    command = [sys.executable, __file__, "--child", data_path, backend, method]
-                    output = subprocess.run(
-                        command + ["1" if dense else "0"],
-                        check=True, capture_output=True, text=True, cwd=REPO_ROOT,
-                    ).stdout
-                    rows.append(json.loads(output.strip().splitlines()[-1]))
-                    print(
-                        f"done: N={n} {backend} {method} in {rows[-1]['total_s']:.1f} s",
-                        file=sys.stderr, flush=True,
-                    )
+                    rows.append(child(data_path, backend, method))
+                    if backend == "dbscan":
+                        ours.append(rows[-1])
+            if not ours or args.no_dense or n > args.dense_up_to:
+                continue
+            needed, available = dense_reference_estimate_gb(n), available_gb()
+            if needed > 0.9 * available:
+                rows.append({
+                    "n": n, "backend": "dbscan", "method": "dense", "knn_s": None,
+                    "skipped": f"needs ~{needed:.0f} GB ({DENSE_ARRAYS_AT_PEAK} N x N 8-byte "
+                    f"arrays), {available:.0f} GB available",
+                })
+                print(f"N={n} dense: {rows[-1]['skipped']}", file=sys.stderr, flush=True)
+                continue
+            try:
+                rows.append(child(data_path, "dense-reference", "dense", args.dense_timeout))
+            except subprocess.TimeoutExpired:
+                rows.append({
+                    "n": n, "backend": "dbscan", "method": "dense", "knn_s": None,
+                    "skipped": f"stopped after --dense-timeout {args.dense_timeout:.0f} s",
+                    "load_avg_1min": os.getloadavg()[0],
+                })
+                print(f"N={n} dense: {rows[-1]['skipped']}", file=sys.stderr, flush=True)
+                continue
+            reference = np.load(labels_path(data_path, n, "dense"))
+            for row in ours:
+                labels = np.load(labels_path(data_path, n, row["method"]))
+                row["ari_vs_dense"] = adjusted_rand_index(labels, reference)
+                row["identical_to_dense"] = bool(
+                    row["ari_vs_dense"] == 1.0 and np.array_equal(labels < 0, reference < 0)
+                )
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=1))
+    report(rows, args)
+
+
+def report(rows, args):
     staged = [r for r in rows if "knn_s" in r]
     if staged:
         print_table(staged)
     others = [r for r in rows if "knn_s" not in r]
     if others:
         print_backend_table(others)
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
+    if args.plot and staged:
+        write_plot(staged, args.plot)
+        print(f"plot: {args.plot}", file=sys.stderr)
 
 
 if __name__ == "__main__":
