@@ -47,6 +47,7 @@ def test_backend_trains_end_to_end(tiny_world, tmp_path, backend, with_rae):
     hook = next(h for h in trainer._hooks if type(h).__name__ == "PseudoLabelHook")
     assert hook.labels is not None and len(hook.labels) == len(hook.images)
     assert {"pseudo_ari", "pseudo_clusters", "pseudo_outlier_share"} <= set(trainer.storage.histories())
+    assert '"pseudo_ari"' in (tmp_path / "metrics.json").read_text()  # reaches fastreid's writers
     if backend == "kmeans":  # always clusters, so the target classifier was resized
         rae = trainer.model
         assert rae.heads.target_classifier.weight.shape[0] == 8

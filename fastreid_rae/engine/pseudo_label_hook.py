@@ -63,6 +63,8 @@ class PseudoLabelHook(HookBase):
         inliers = int((result.labels >= 0).sum())
         quality = pseudo_label_quality(result.labels, self.true_pids)
         storage = self.trainer.storage
+        # tag with the coming step: the writers skip values of steps they already wrote
+        storage.iter = self.trainer.iter
         storage.put_scalars(pseudo_clusters=result.num_clusters,
                             pseudo_outlier_share=result.num_outliers / len(result.labels),
                             pseudo_ari=quality["ari"], pseudo_precision=quality["precision"],
