@@ -11,12 +11,9 @@ from tqdm import tqdm
 
 from ..data.target import build_pseudo_labelled_loader, build_target_feature_loader
 from ..pseudo_labels import build_pseudo_labeler, pseudo_label_quality
+from .rae_step import unwrap
 
 logger = logging.getLogger(__name__)
-
-def unwrap(model):
-    return model.module if hasattr(model, "module") else model
-
 
 class PseudoLabelHook(HookBase):
     def __init__(self, cfg, target_images):

@@ -6,6 +6,11 @@ from fastreid.engine.train_loop import SimpleTrainer
 from fastreid.utils.events import get_event_storage
 
 
+def unwrap(model):
+    """The model itself, under a DistributedDataParallel wrapper or not."""
+    return model.module if hasattr(model, "module") else model
+
+
 class RAEStep(SimpleTrainer):
     def __init__(self, model, source_loader, optimizer, discriminator_optimizer=None):
         super().__init__(model, source_loader, optimizer, param_wrapper=None)
@@ -31,8 +36,7 @@ class RAEStep(SimpleTrainer):
         self.optimizer.step()
 
         if self.discriminator_optimizer is not None:
-            model = self.model.module if hasattr(self.model, "module") else self.model
-            discriminator_losses = model.discriminator_losses()  # Eq. (8), (13)
+            discriminator_losses = unwrap(self.model).discriminator_losses()  # Eq. (8), (13)
             if discriminator_losses:
                 self.discriminator_optimizer.zero_grad()
                 sum(discriminator_losses.values()).backward()

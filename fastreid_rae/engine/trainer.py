@@ -10,8 +10,8 @@ from ..data import build as data_build
 from ..data.target import build_target_images
 from ..evaluation import write_results
 from ..evaluation.chunked import build_reid_evaluator
-from .pseudo_label_hook import PseudoLabelHook, unwrap
-from .rae_step import RAEStep
+from .pseudo_label_hook import PseudoLabelHook
+from .rae_step import RAEStep, unwrap
 
 
 def _sgd_or_named(cfg, param_groups):

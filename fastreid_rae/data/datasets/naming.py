@@ -21,6 +21,8 @@ class ImageName:
     frame: int
     # Market-1501 frames restart in each sequence ``sS``; 0 where a name has no sequence.
     sequence: int = 0
+    # MSMT17 frames restart in each recording session (e.g. "0302noon"); "" elsewhere.
+    session: str = ""
 
 
 @dataclass(frozen=True)
@@ -39,7 +41,8 @@ def _one_based_camera(match: re.Match) -> ImageName:
     # Market-1501, DukeMTMC-reID and MSMT17 number cameras from 1.
     groups = match.groupdict()
     return ImageName(pid=int(groups["pid"]), camid=int(groups["camera"]) - 1,
-                     frame=int(groups["frame"]), sequence=int(groups.get("sequence") or 0))
+                     frame=int(groups["frame"]), sequence=int(groups.get("sequence") or 0),
+                     session=groups.get("session") or "")
 
 
 def _camera_from_slot(first_camera_b_slot: int) -> Callable[[re.Match], ImageName]:
@@ -67,7 +70,7 @@ DUKEMTMC_NAME = FileNamePattern(
 MSMT17_NAME = FileNamePattern(
     "PPPP_III_CC_DDDD{morning,noon,afternoon}_FFFF_N[_ex].jpg (PPPP identity, III image "
     "index, CC camera 01-15, DDDD date, FFFF frame)",
-    re.compile(r"(?P<pid>\d{4})_\d{3}_(?P<camera>0[1-9]|1[0-5])_\d{4}(?:morning|noon|afternoon)"
+    re.compile(r"(?P<pid>\d{4})_\d{3}_(?P<camera>0[1-9]|1[0-5])_(?P<session>\d{4}(?:morning|noon|afternoon))"
                r"_(?P<frame>\d{4})_\d+(?:_ex)?\.jpg"),
     _one_based_camera)
 

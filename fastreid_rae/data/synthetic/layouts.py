@@ -8,17 +8,17 @@
   (SSS = the person's picture number, DDDDslot = recording session such as 0302noon, FFFF =
   frame at 2 fps within the session; list lines are 'PPPP/name label'; test pids restart at 0)
 
-Each layout also parses its own names back into (pid, camera, clock tick), which is what a
-camera-temporal method would do; `tick` = frames of the layout's fps since the domain clock
+Each layout also reads its own names back into (pid, camera, clock tick) with the project's
+one file-name parser (``data/datasets/naming.py``), as a camera-temporal method would; `tick` = frames of the layout's fps since the domain clock
 started, so ticks of one person are monotone along its walk.
 """
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterable, List, NamedTuple, Tuple
 
 import numpy as np
 
+from ..datasets.naming import parse_image_name
 from .plan import DomainPlan, PlannedImage
 from .presets import DomainStyle
 
@@ -37,7 +37,6 @@ class MarketLayout:
     fps = 25
     sequence_frames = 25 * 3600        # Market's 'sS' field: a new video file every hour
     split_dirs = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}
-    _pattern = re.compile(r"^(-?\d+)_c(\d)s(\d)_(\d{6})_(\d{2})\.jpg$")
 
     def assign_pids(self, plan: DomainPlan, rng) -> Dict[int, int]:
         people = sorted(plan.roles)
@@ -51,8 +50,8 @@ class MarketLayout:
         return f"{self.dataset_dir}/{self.split_dirs[im.split]}/{pid}_c{im.camera}s{seq + 1}_{frame:06d}_{im.box:02d}.jpg"
 
     def parse(self, name: str) -> ParsedName:
-        pid, cam, seq, frame, _ = self._pattern.match(Path(name).name).groups()
-        return ParsedName(int(pid), int(cam), (int(seq) - 1) * self.sequence_frames + int(frame))
+        n = parse_image_name(self.fastreid_dataset, name)
+        return ParsedName(n.pid, n.camid + 1, (n.sequence - 1) * self.sequence_frames + n.frame)
 
     def write_lists(self, dataset_root: Path, images: Iterable[PlannedImage]) -> None:
         """Market is read by globbing its folders; there is nothing else to write."""
@@ -72,7 +71,6 @@ class DukeLayout:
     fps = 60
     frame_offset = 5000                # the real clip numbering does not start at 0
     split_dirs = {"train": "bounding_box_train", "query": "query", "gallery": "bounding_box_test"}
-    _pattern = re.compile(r"^(\d{4})_c(\d)_f(\d{7})\.jpg$")
 
     def assign_pids(self, plan: DomainPlan, rng) -> Dict[int, int]:
         people = sorted(plan.roles)
@@ -85,8 +83,8 @@ class DukeLayout:
         return f"{self.dataset_dir}/{self.split_dirs[im.split]}/{pid:04d}_c{im.camera}_f{frame:07d}.jpg"
 
     def parse(self, name: str) -> ParsedName:
-        pid, cam, frame = self._pattern.match(Path(name).name).groups()
-        return ParsedName(int(pid), int(cam), int(frame) - self.frame_offset)
+        n = parse_image_name(self.fastreid_dataset, name)
+        return ParsedName(n.pid, n.camid + 1, n.frame - self.frame_offset)
 
     def write_lists(self, dataset_root: Path, images: Iterable[PlannedImage]) -> None:
         """Duke is read by globbing its folders; there is nothing else to write."""
@@ -106,7 +104,6 @@ class MSMTLayout:
     split_dirs = {"train": "train", "val": "train", "query": "test", "gallery": "test"}
     list_files = {"train": "list_train.txt", "val": "list_val.txt", "query": "list_query.txt",
                   "gallery": "list_gallery.txt"}
-    _pattern = re.compile(r"^(\d{4})_(\d{3})_(\d{2})_(\d{4}[a-z]+)_(\d{4})_(\d)\.jpg$")
 
     @property
     def session_frames(self) -> int:
@@ -127,9 +124,9 @@ class MSMTLayout:
         return f"{self.dataset_dir}/{self.split_dirs[im.split]}/{pid:04d}/{name}"
 
     def parse(self, name: str) -> ParsedName:
-        pid, _, cam, session, frame, _ = self._pattern.match(Path(name).name).groups()
-        session_index = self.style.network.sessions.index(session)
-        return ParsedName(int(pid), int(cam), session_index * self.session_frames + int(frame))
+        n = parse_image_name(self.fastreid_dataset, name)
+        session_index = self.style.network.sessions.index(n.session)
+        return ParsedName(n.pid, n.camid + 1, session_index * self.session_frames + n.frame)
 
     def write_lists(self, dataset_root: Path, images: Iterable[PlannedImage]) -> None:
         lines: Dict[str, List[str]] = {split: [] for split in self.list_files}
