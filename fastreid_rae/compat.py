@@ -9,6 +9,7 @@ import collections
 import collections.abc
 import functools
 import logging
+import os
 import sys
 import types
 import warnings
@@ -206,6 +207,72 @@ def _patch_checkpoint_loading():
     Checkpointer._load_file = lambda self, f: load_checkpoint_file(f)
 
 
+def _patch_metric_printer_same_iteration():
+    """``fastreid/utils/events.py:219`` estimates the ETA from the iterations since its last
+    write and divides by zero when it writes twice at one iteration before the timer has
+    warmed up (a run resumed a few steps before an epoch's end): the run crashed there."""
+    from fastreid.utils.events import CommonMetricPrinter, get_event_storage
+
+    write = CommonMetricPrinter.write
+
+    @functools.wraps(write)
+    def write_once_per_iteration(self):
+        if self._last_write is not None and self._last_write[0] == get_event_storage().iter:
+            self._last_write = None  # no interval to estimate from: no ETA this time
+        return write(self)
+
+    CommonMetricPrinter.write = write_once_per_iteration
+
+
+def _patch_atomic_checkpoint_saving():
+    """``fastreid/utils/checkpoint.py:93`` torch.saves straight into ``model_XXXX.pth`` and
+    ``:201`` rewrites ``last_checkpoint`` in place: a kill during either leaves a truncated
+    file that ``--resume`` then fails on, and the run is lost. Both now write a temporary
+    file and rename it, the checkpoint first and its ``last_checkpoint`` tag last."""
+    from fastreid.utils.checkpoint import Checkpointer
+
+    from .atomic import atomic_open
+
+    def save(self, name, **kwargs):
+        if not self.save_dir or not self.save_to_disk:
+            return
+        data = {"model": self.model.state_dict()}
+        data.update({key: obj.state_dict() for key, obj in self.checkpointables.items()})
+        data.update(kwargs)
+        basename = f"{name}.pth"
+        save_file = os.path.join(self.save_dir, basename)
+        self.logger.info(f"Saving checkpoint to {save_file}")
+        with atomic_open(save_file, "wb") as f:
+            torch.save(data, f)
+        self.tag_last_checkpoint(basename)
+
+    def tag_last_checkpoint(self, last_filename_basename):
+        with atomic_open(os.path.join(self.save_dir, "last_checkpoint"), "w") as f:
+            f.write(last_filename_basename)
+
+    Checkpointer.save = save
+    Checkpointer.tag_last_checkpoint = tag_last_checkpoint
+
+
+def _patch_ddp_wrap():
+    """``fastreid/engine/defaults.py:210 DistributedDataParallel(model,
+    device_ids=[comm.get_local_rank()], broadcast_buffers=False)``: ``device_ids`` must be
+    None for a CPU module (DDP refuses it otherwise, so no CPU / gloo run could start), and
+    without ``find_unused_parameters`` DDP fails on the next step whenever a parameter got
+    no gradient, which RAE's stages do by design (source pre-training trains Enc, then Dec;
+    the memory backends skip the target classifier; frozen discriminators in the generator
+    pass). The name ``defaults.py`` imported is replaced; everything else is DDP's."""
+    from fastreid.engine import defaults
+    from torch.nn.parallel import DistributedDataParallel
+
+    def wrap(module, device_ids=None, **kwargs):
+        on_cpu = next(module.parameters()).device.type == "cpu"
+        kwargs.setdefault("find_unused_parameters", True)
+        return DistributedDataParallel(module, device_ids=None if on_cpu else device_ids, **kwargs)
+
+    defaults.DistributedDataParallel = wrap
+
+
 def apply():
     """Apply every shim once (idempotent)."""
     global _APPLIED
@@ -221,6 +288,9 @@ def apply():
     _patch_python_ranker()
     _patch_contiguous_params_zero_grad()
     _patch_checkpoint_loading()
+    _patch_atomic_checkpoint_saving()
+    _patch_metric_printer_same_iteration()
+    _patch_ddp_wrap()
     _APPLIED = True
 
 

@@ -33,7 +33,8 @@ def add_rae_config(cfg):
     # Off: no decoder Dec, no Dis_p, no reconstruction / pixel-GAN loss (and no fusion).
     _C.RAE.PIXEL_TRANSFER.ENABLED = True
     # "post": the paper's RAE (Dec reconstructs from Enc's features, Sec. III-B);
-    # "pre": Table IV's PT-hat (images translated before feature learning) - reserved.
+    # "pre": Table IV's PT-hat (source images translated to target style before feature
+    # learning by the CycleGAN of RAE.TRANSLATOR; no Dec; docs/model.md "PT-hat").
     _C.RAE.PIXEL_TRANSFER.MODE = "post"
     # Whether reconstruction and pixel-GAN gradients reach Enc through F (DESIGN.md: all do).
     _C.RAE.PIXEL_TRANSFER.UPDATE_ENCODER = True
@@ -57,6 +58,42 @@ def add_rae_config(cfg):
     _C.RAE.PIXEL_TRANSFER.DISCRIMINATOR.CHANNELS = [64, 128, 256]
     _C.RAE.PIXEL_TRANSFER.DISCRIMINATOR.KERNEL_SIZE = 4
     _C.RAE.PIXEL_TRANSFER.DISCRIMINATOR.NEGATIVE_SLOPE = 0.2
+
+    # PT-hat translator (Table IV, RAE.PIXEL_TRANSFER.MODE "pre"): CycleGAN (Zhu et al. 2017)
+    # trained by tools/train_translator.py on DATASETS.NAMES[0] vs DATASETS.TARGET training
+    # images at INPUT.SIZE_TRAIN; docs/model.md "PT-hat". Widths are CPU-sized (64 x 32);
+    # CycleGAN's are in the comments.
+    _C.RAE.TRANSLATOR = CN()
+    # pre mode: root holding the translated source set (tools/train_translator.py --translate);
+    # the source training images are read from it instead of DATASETS.ROOT.
+    _C.RAE.TRANSLATOR.TRANSLATED_ROOT = ""
+    # pre mode with RAE.FUSION: translator checkpoint whose frozen G_t2s gives F^x2s = Enc(G_t2s(I)).
+    _C.RAE.TRANSLATOR.WEIGHTS = ""
+    # G_s2t, G_t2s: ResNet generator (CycleGAN: 64 channels, 2 downsamplings, 9 blocks at 256 x 256).
+    _C.RAE.TRANSLATOR.GENERATOR = CN()
+    _C.RAE.TRANSLATOR.GENERATOR.NAME = "ResnetGenerator"
+    _C.RAE.TRANSLATOR.GENERATOR.BASE_CHANNELS = 16
+    _C.RAE.TRANSLATOR.GENERATOR.NUM_DOWNSAMPLING = 2
+    _C.RAE.TRANSLATOR.GENERATOR.NUM_BLOCKS = 3
+    # D_s, D_t: PatchGAN (CycleGAN: 64 channels, 3 layers, the 70 x 70 PatchGAN).
+    _C.RAE.TRANSLATOR.DISCRIMINATOR = CN()
+    _C.RAE.TRANSLATOR.DISCRIMINATOR.NAME = "PatchGANDiscriminator"
+    _C.RAE.TRANSLATOR.DISCRIMINATOR.BASE_CHANNELS = 16
+    _C.RAE.TRANSLATOR.DISCRIMINATOR.NUM_LAYERS = 3
+    # Objective, CycleGAN Eq. (3) with LSGAN: lambda_cyc 10; identity loss weighted
+    # LAMBDA_IDENTITY x LAMBDA_CYC (CycleGAN's --lambda_identity 0.5); 0 removes it.
+    _C.RAE.TRANSLATOR.LAMBDA_CYC = 10.0
+    _C.RAE.TRANSLATOR.LAMBDA_IDENTITY = 0.5
+    # History of generated images the discriminators learn from (CycleGAN: 50; 0 = none).
+    _C.RAE.TRANSLATOR.POOL_SIZE = 50
+    # Adam for G and D (CycleGAN: lr 2e-4, betas (0.5, 0.999), batch 1; 8 here for CPU speed);
+    # lr constant, then linearly to 0 over the last DECAY_FRACTION of MAX_ITER (CycleGAN: 1/2).
+    _C.RAE.TRANSLATOR.BASE_LR = 2e-4
+    _C.RAE.TRANSLATOR.BETAS = (0.5, 0.999)
+    _C.RAE.TRANSLATOR.IMS_PER_BATCH = 8
+    _C.RAE.TRANSLATOR.MAX_ITER = 2000
+    _C.RAE.TRANSLATOR.DECAY_FRACTION = 0.5
+    _C.RAE.TRANSLATOR.CHECKPOINT_PERIOD = 500
 
     # Fusion module, Sec. III-C, Eq. (19)-(23). Requires RAE.PIXEL_TRANSFER.ENABLED.
     _C.RAE.FUSION = CN()
@@ -184,8 +221,15 @@ def add_rae_config(cfg):
     # e.g. from MODEL.WEIGHTS = a source-trained model.
     _C.RAE.SOURCE_PRETRAIN = CN()
     _C.RAE.SOURCE_PRETRAIN.EPOCHS = 10
+    # Of those, the last DECODER_EPOCHS train Dec alone (reconstruction + pixel GAN, Dis_p)
+    # on the frozen Enc; the epochs before them train Enc alone (CE + triplet). Enc, then Dec
+    # (DESIGN.md); at least the first epoch trains Enc; ignored without pixel transfer.
+    _C.RAE.SOURCE_PRETRAIN.DECODER_EPOCHS = 3
 
     _C.RAE.SOLVER = CN()
+    # A step whose loss is NaN or inf is skipped with a warning; this many in a row stop the
+    # run with an error (the checkpoints already written stay as they are).
+    _C.RAE.SOLVER.MAX_NONFINITE_STEPS = 5
     # Sec. IV-B: lr of Enc, "well initialized with ImageNet" (the "encoder" group).
     _C.RAE.SOLVER.ENCODER_LR = 0.05
     # Sec. IV-B: "the other part are set 0.5"; Dis_f and Dis_p have their own optimizer.
@@ -193,5 +237,17 @@ def add_rae_config(cfg):
     # Sec. IV-B's 20,000 iterations with x0.1 every 8,000 are fastreid's SOLVER.MAX_EPOCH and
     # SOLVER.STEPS (epochs of len(source) // SOLVER.IMS_PER_BATCH iterations): each paper
     # config states the arithmetic for its source set (docs/configs.md).
+
+    # ---- reproducibility and resuming -------------------------------------------------
+    # fastreid 1.4.0 has no SEED: its default_setup seeds from the clock. >= 0: the trainer
+    # seeds torch / numpy / python with it, and the training streams derive from it, so two
+    # runs on CPU are identical; < 0: a random seed, kept in the checkpoints (docs/reliability.md).
+    _C.SEED = -1
+    _C.RAE.CHECKPOINT = CN()
+    # Every ITER_PERIOD iterations, model_resume.pth holds all a resume needs (model, every
+    # optimizer and scheduler, the backend's memory, the epoch's pseudo-labels, random number
+    # generators, stream positions): --resume continues mid-epoch exactly. 0: off (fastreid's
+    # epoch checkpoints, SOLVER.CHECKPOINT_PERIOD, carry the same state).
+    _C.RAE.CHECKPOINT.ITER_PERIOD = 500
 
     return cfg

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 import fastreid_rae  # noqa: F401  (applies the fastreid compat shims before any test imports fastreid)
 
@@ -33,3 +34,12 @@ def tiny_world(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("synthetic") / "tiny_world"
     generate_world(root, preset="tiny", seed=0, domains=("market", "duke", "msmt"), progress=False)
     return root
+
+
+@pytest.fixture(scope="module")
+def single_thread():
+    """Tiny tensors: a second intra-op thread only spins against other jobs on 2 cores."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -166,7 +166,8 @@ def test_baseline_row_is_encoder_only_and_evaluates_like_fastreid_baseline():
 @pytest.mark.parametrize("opts, error, key", [
     (["RAE.FUSION.ENABLED", True, "RAE.PIXEL_TRANSFER.ENABLED", False], ValueError, "RAE.PIXEL_TRANSFER.ENABLED"),
     (["RAE.PIXEL_TRANSFER.MODE", "both"], ValueError, "RAE.PIXEL_TRANSFER.MODE"),
-    (["RAE.PIXEL_TRANSFER.MODE", "pre"], NotImplementedError, "RAE.PIXEL_TRANSFER.MODE"),
+    # PT-hat with fusion fuses F with Enc(G_t2s(I)): it needs the translator checkpoint
+    (["RAE.PIXEL_TRANSFER.MODE", "pre"], ValueError, "RAE.TRANSLATOR.WEIGHTS"),
     (["RAE.PIXEL_TRANSFER.DECODER.NAME", "UNet"], KeyError, "RAE.PIXEL_TRANSFER.DECODER.NAME"),
     (["RAE.FEATURE_TRANSFER.DISCRIMINATOR.NAME", "PatchGAN"], KeyError, "RAE.FEATURE_TRANSFER.DISCRIMINATOR.NAME"),
     (["RAE.GAN.LOSS", "wgan"], KeyError, "RAE.GAN.LOSS"),

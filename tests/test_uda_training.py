@@ -38,7 +38,7 @@ def _train(cfg, iterations=3):
     return trainer
 
 
-@pytest.mark.parametrize("backend", ["kmeans", "dbscan", "jvtc"])
+@pytest.mark.parametrize("backend", ["kmeans", "dbscan", "jvtc", "mmcl", "memory_contrast"])
 @pytest.mark.parametrize("with_rae", [True, False], ids=["rae", "alone"])
 def test_backend_trains_end_to_end(tiny_world, tmp_path, backend, with_rae):
     overrides = ["RAE.PSEUDO_LABEL.NAME", backend] + ([] if with_rae else RAE_OFF)
@@ -51,6 +51,10 @@ def test_backend_trains_end_to_end(tiny_world, tmp_path, backend, with_rae):
     if backend == "kmeans":  # always clusters, so the target classifier was resized
         rae = trainer.model
         assert rae.heads.target_classifier.weight.shape[0] == 8
+    if backend == "mmcl":  # every image its own class: its memory loss trains the target
+        histories = trainer.storage.histories()
+        assert "loss_memory_target" in histories and "loss_cls_target" not in histories
+        assert hook.labeler.memory.shape[0] == len(hook.images)
     has_dis = with_rae and trainer._trainer.discriminator_optimizer is not None
     assert has_dis == with_rae
     metrics = read_final_metrics(tmp_path)["Market1501"]

@@ -1,9 +1,12 @@
 #!/usr/bin/env python
 """Train or evaluate RAE (and fastreid models) with fastreid's command line.
 
-    python tools/train_net.py --config-file configs/RAE/duke2market.yml [--resume]
+    python tools/train_net.py --config-file configs/RAE/duke2market.yml [--resume | --overwrite]
     python tools/train_net.py --config-file ... --eval-only MODEL.WEIGHTS path/to/model.pth
     python tools/train_net.py --config-file ... KEY VALUE [KEY VALUE ...]
+
+A bad config, dataset or OUTPUT_DIR stops the run before anything is built or written, with
+one error naming the file or key (docs/errors.md).
 """
 import os
 import sys
@@ -12,21 +15,37 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import fastreid_rae  # noqa: E402  (fastreid compat shims + registrations, before fastreid)
 from fastreid.config import get_cfg  # noqa: E402
-from fastreid.engine import default_argument_parser, default_setup, launch  # noqa: E402
+from fastreid.engine import default_argument_parser, default_setup  # noqa: E402
 from fastreid.utils import comm  # noqa: E402
 from fastreid.utils.checkpoint import Checkpointer  # noqa: E402
 from fastreid.utils.logger import setup_logger  # noqa: E402
 
 from fastreid_rae.config import add_rae_config  # noqa: E402
 from fastreid_rae.engine import UDATrainer  # noqa: E402
+from fastreid_rae.engine.config_loading import merge_config  # noqa: E402
+from fastreid_rae.engine.launch import launch  # noqa: E402
+from fastreid_rae.engine.preflight import INPUT_ERRORS, preflight  # noqa: E402
+
+
+def argument_parser():
+    parser = default_argument_parser()
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the run already in OUTPUT_DIR instead of refusing to start")
+    return parser
+
+
+def load_config(args):
+    cfg = get_cfg()
+    add_rae_config(cfg)
+    merge_config(cfg, args.config_file, args.opts)  # errors name the file and the key
+    cfg.freeze()
+    return cfg
 
 
 def setup(args):
-    cfg = get_cfg()
-    add_rae_config(cfg)
-    cfg.merge_from_file(args.config_file)
-    cfg.merge_from_list(args.opts)
-    cfg.freeze()
+    cfg = load_config(args)
+    if comm.is_main_process():  # once, before default_setup writes config.yaml
+        preflight(cfg, args)
     default_setup(cfg, args)
     # default_setup gives only fastreid's own loggers a handler; ours log to the same files
     setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="fastreid_rae")
@@ -49,13 +68,11 @@ def main(args):
 
 
 if __name__ == "__main__":
-    args = default_argument_parser().parse_args()
+    args = argument_parser().parse_args()
     print("Command Line Args:", args)
-    launch(
-        main,
-        args.num_gpus,
-        num_machines=args.num_machines,
-        machine_rank=args.machine_rank,
-        dist_url=args.dist_url,
-        args=(args,),
-    )
+    try:
+        # MODEL.DEVICE cpu: --num-gpus N runs N gloo CPU processes
+        launch(main, args.num_gpus, num_machines=args.num_machines, machine_rank=args.machine_rank,
+               dist_url=args.dist_url, args=(args,), device=load_config(args).MODEL.DEVICE)
+    except INPUT_ERRORS as error:  # the user's to fix: the message, not a traceback
+        sys.exit(f"error: {error}")

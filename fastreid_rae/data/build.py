@@ -6,26 +6,38 @@ at import, and fail with bare errors on a wrong layout; here every dataset comes
 """
 import logging
 
-from fastreid.data import build_reid_test_loader, build_reid_train_loader
+from fastreid.data import build_reid_test_loader
 from fastreid.data.common import CommDataset
 from fastreid.data.transforms import build_transforms
 from fastreid.utils import comm
 
+from ..translation.pre_pixel_transfer import source_train_root
 from .datasets import build_dataset
+from .streams import build_stream, build_stream_loader
 
 logger = logging.getLogger(__name__)
 
 
-def build_source_train_loader(cfg):
-    """Identity-sampled loader over the labelled sets in ``DATASETS.NAMES``."""
+def run_seed(cfg) -> int:
+    """``SEED``, or one random seed shared by all processes when it is negative (the trainer
+    keeps it in its checkpoints, so a resumed run continues the same streams)."""
+    return cfg.SEED if cfg.SEED >= 0 else comm.shared_random_seed()
+
+
+def build_source_train_loader(cfg, seed=None):
+    """Loader over the labelled sets in ``DATASETS.NAMES``: a resumable stream
+    (``DATALOADER.SAMPLER_TRAIN``: identity-sampled P x K, or shuffled)."""
     items = []
     for name in cfg.DATASETS.NAMES:
-        dataset = build_dataset(name, cfg.DATASETS.ROOT, combineall=cfg.DATASETS.COMBINEALL)
+        # pre mode (PT-hat): the translated copy of the source set
+        dataset = build_dataset(name, source_train_root(cfg), combineall=cfg.DATASETS.COMBINEALL)
         if comm.is_main_process():
             dataset.show_train()
         items.extend(dataset.train)
     train_set = CommDataset(items, build_transforms(cfg, is_train=True), relabel=True)
-    return build_reid_train_loader(cfg, train_set=train_set)
+    pids = [train_set.pid_dict[item[1]] for item in items]
+    sampler = build_stream(cfg, pids, run_seed(cfg) if seed is None else seed)
+    return build_stream_loader(cfg, train_set, sampler)
 
 
 def build_test_loader(cfg, dataset_name):

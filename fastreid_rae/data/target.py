@@ -1,11 +1,12 @@
 """The unlabelled target domain: its images, a loader to extract their features, and the
 identity-sampled loader over one epoch's pseudo-labels (Algorithm 1, step 1)."""
 import numpy as np
-from fastreid.data import build_reid_test_loader, build_reid_train_loader
+from fastreid.data import build_reid_test_loader
 from fastreid.data.common import CommDataset
 from fastreid.data.transforms import build_transforms
 
 from .datasets import build_dataset, unlabelled_target_images
+from .streams import build_stream, build_stream_loader
 
 
 def build_target_images(cfg):
@@ -27,9 +28,11 @@ def build_target_feature_loader(cfg, images):
     return loader
 
 
-def build_pseudo_labelled_loader(cfg, images, labels):
-    """P x K batches over the inliers (label >= 0); outliers leave this epoch's target set."""
-    items = [(image.path, int(label), image.camid)
-             for image, label in zip(images, np.asarray(labels)) if label >= 0]
+def build_pseudo_labelled_loader(cfg, images, labels, seed, sampler_name=""):
+    """A resumable stream over the inliers (label >= 0; outliers leave this epoch's target
+    set): P x K over pseudo-identities, or as ``sampler_name`` says. Batch ``"indices"`` are
+    positions in ``images``."""
+    labels = np.asarray(labels)
+    items = [(image.path, int(label), image.camid) for image, label in zip(images, labels)]
     dataset = CommDataset(items, build_transforms(cfg, is_train=True), relabel=False)
-    return build_reid_train_loader(cfg, train_set=dataset)
+    return build_stream_loader(cfg, dataset, build_stream(cfg, labels, seed, sampler_name))

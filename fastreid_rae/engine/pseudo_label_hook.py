@@ -1,63 +1,129 @@
 """Algorithm 1, step 1, once per epoch: extract target features, ask the configured backend
 for pseudo-labels, re-initialise the target classifier from the cluster centres, and give
-the step a new target loader over the inliers."""
+the step a new target stream over the inliers. Before that, the source pre-training stages.
+
+The epoch's labels are part of the checkpoint (``state_dict``): a run resumed mid-epoch
+continues on them, without clustering again."""
 import logging
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from fastreid.engine.train_loop import HookBase
 from fastreid.utils import comm
 from tqdm import tqdm
 
+from ..data.streams import derived_seed
 from ..data.target import build_pseudo_labelled_loader, build_target_feature_loader
-from ..pseudo_labels import build_pseudo_labeler, pseudo_label_quality
-from .rae_step import unwrap
+from ..pseudo_labels import PseudoLabels, build_pseudo_labeler, pseudo_label_quality
+from .distributed import average_buffers, unwrap
 
 logger = logging.getLogger(__name__)
 
+TARGET_STREAM = 1  # the target streams' tag in derived_seed (the source stream is the run seed)
+
+
+def training_stage(cfg, epoch: int, has_decoder: bool) -> str:
+    """"encoder" / "decoder" for the source pre-training epochs (Enc, then Dec), then "adapt"."""
+    pretrain = cfg.RAE.SOURCE_PRETRAIN
+    if epoch >= pretrain.EPOCHS:
+        return "adapt"
+    decoder_epochs = min(pretrain.DECODER_EPOCHS, pretrain.EPOCHS - 1) if has_decoder else 0
+    decoder_start = pretrain.EPOCHS - decoder_epochs
+    return "decoder" if epoch >= decoder_start else "encoder"
+
+
+def _gather_features(features: torch.Tensor) -> torch.Tensor:
+    """All ranks' shares of the target features, in dataset order (fastreid's inference
+    sampler gives each rank a contiguous range)."""
+    if comm.get_world_size() == 1:
+        return features
+    return torch.cat(comm.all_gather(features))
+
+
 class PseudoLabelHook(HookBase):
-    def __init__(self, cfg, target_images):
+    def __init__(self, cfg, target_images, run_seed: int):
         if cfg.RAE.PSEUDO_LABEL.FEATURE != "after":
             raise ValueError(f"RAE.PSEUDO_LABEL.FEATURE {cfg.RAE.PSEUDO_LABEL.FEATURE!r}: only "
                              "'after' (Enc's BN-necked feature) is implemented")
         self.cfg = cfg
-        self.source_only_epochs = cfg.RAE.SOURCE_PRETRAIN.EPOCHS
+        self.run_seed = run_seed
         self.images = target_images
-        self.labeler = build_pseudo_labeler(cfg)
-        if self.labeler.provides_loss:
-            raise ValueError(
-                f"RAE.PSEUDO_LABEL.NAME {cfg.RAE.PSEUDO_LABEL.NAME!r} trains through its own memory "
-                "loss, which the UDA trainer does not call yet; use dbscan, kmeans or jvtc")
+        self.labeler = build_pseudo_labeler(cfg).to(torch.device(cfg.MODEL.DEVICE))
         self.feature_loader = build_target_feature_loader(cfg, target_images)
         self.camids = np.array([image.camid for image in target_images])
         self.frames = np.array([image.frame for image in target_images])
         self.true_pids = np.array([image.true_pid for image in target_images])
         self.min_inliers = cfg.SOLVER.IMS_PER_BATCH
-        # fastreid's identity sampler waits forever for a batch of P distinct identities
+        # an identity-sampled batch needs P distinct identities
         self.min_clusters = max(2, cfg.SOLVER.IMS_PER_BATCH // cfg.DATALOADER.NUM_INSTANCE)
         self.labels = None
+        self.labels_epoch = -1  # the epoch self.labels were assigned for
+
+    # ---- checkpoint ----------------------------------------------------------------------
+
+    def state_dict(self):
+        labels = torch.as_tensor(self.labels if self.labels is not None else np.zeros(0, np.int64))
+        return {"labels": labels, "epoch": self.labels_epoch}
+
+    def load_state_dict(self, state):
+        self.labels_epoch = int(state["epoch"])
+        self.labels = state["labels"].numpy() if self.labels_epoch >= 0 else None
+
+    # ---- per epoch -----------------------------------------------------------------------
+
+    def before_epoch(self):
+        epoch = self.trainer.epoch
+        step = self.trainer._trainer
+        step.stage = training_stage(self.cfg, epoch, unwrap(self.trainer.model).decoder is not None)
+        if step.stage != "adapt":  # source pre-training, Sec. III
+            step.set_target_loader(None)
+            return
+        if self.labels_epoch != epoch:  # else: resumed mid-epoch, the labels are restored
+            self._assign(epoch)
+        self._start_target_stream(epoch)
 
     @torch.no_grad()
-    def _extract_features(self, model):
+    def _extract_features(self, model) -> np.ndarray:
         was_training = model.training
+        average_buffers(model)  # every rank's share of the features from the same model
         model.eval()
         features = []
         for batch in tqdm(self.feature_loader, desc="target features", leave=False,
                           disable=not comm.is_main_process()):
-            features.append(unwrap(model).extract_features(batch, kind="encoder").float().cpu())
+            features.append(unwrap(model).extract_features(batch, kind="encoder").float())
         model.train(was_training)
-        return torch.cat(features).numpy()
+        return _gather_features(torch.cat(features)).cpu().numpy()
 
-    def before_epoch(self):
-        step = self.trainer._trainer
-        if self.trainer.epoch < self.source_only_epochs:  # source pre-training, Sec. III
-            step.set_target_loader(None)
-            return
-        model = self.trainer.model
-        features = self._extract_features(model)
-        result = self.labeler.assign(features, camids=self.camids, frames=self.frames)
-        self.labels = result.labels
-        inliers = int((result.labels >= 0).sum())
+    def _assign(self, epoch: int) -> None:
+        features = self._extract_features(self.trainer.model)
+        result = self._shared_assignment(features)
+        self.labels, self.labels_epoch = result.labels, epoch
+        self._log(epoch, result)
+        if result.num_clusters >= self.min_clusters and not self.labeler.provides_loss:
+            rae = unwrap(self.trainer.model)
+            rae.reset_target_classifier(result.num_clusters,
+                                        torch.as_tensor(result.centers, device=rae.device))
+            optimizer = self.trainer._trainer.optimizer
+            for parameter in rae.target_classifier_parameters():  # stale momentum of old clusters
+                optimizer.state.pop(parameter, None)
+
+    def _shared_assignment(self, features: np.ndarray) -> PseudoLabels:
+        """Rank 0 assigns; every rank gets its labels (and the backend its memory), so all
+        ranks train on the same pseudo-identities."""
+        if comm.get_world_size() == 1:
+            return self.labeler.assign(features, camids=self.camids, frames=self.frames)
+        shared = [None]
+        if comm.is_main_process():
+            result = self.labeler.assign(features, camids=self.camids, frames=self.frames)
+            shared = [(result, {k: v.cpu() for k, v in self.labeler.state_dict().items()})]
+        dist.broadcast_object_list(shared, src=0)
+        result, labeler_state = shared[0]
+        if not comm.is_main_process():
+            self.labeler.load_state_dict(labeler_state)
+        return result
+
+    def _log(self, epoch: int, result: PseudoLabels) -> None:
         quality = pseudo_label_quality(result.labels, self.true_pids)
         storage = self.trainer.storage
         # tag with the coming step: the writers skip values of steps they already wrote
@@ -66,22 +132,30 @@ class PseudoLabelHook(HookBase):
                             pseudo_outlier_share=result.num_outliers / len(result.labels),
                             pseudo_ari=quality["ari"], pseudo_precision=quality["precision"],
                             pseudo_recall=quality["recall"], smoothing_hint=False)
-        logger.info(f"epoch {self.trainer.epoch}: {result.num_clusters} pseudo-identities, "
+        logger.info(f"epoch {epoch}: {result.num_clusters} pseudo-identities, "
                     f"{result.num_outliers}/{len(result.labels)} outliers; against the "
                     f"target's hidden ids: ARI {quality['ari']:.3f}, pair precision "
                     f"{quality['precision']:.3f}, recall {quality['recall']:.3f}")
 
-        if result.num_clusters < self.min_clusters or inliers < self.min_inliers:
-            logger.warning(f"epoch {self.trainer.epoch}: {inliers} pseudo-labelled images in "
-                           f"{result.num_clusters} clusters cannot fill a target batch of "
-                           f"{self.min_clusters} identities x {self.cfg.DATALOADER.NUM_INSTANCE}"
-                           "; this epoch trains on the source only")
+    def _start_target_stream(self, epoch: int) -> None:
+        step = self.trainer._trainer
+        inliers = int((self.labels >= 0).sum())
+        num_clusters = int(self.labels.max()) + 1 if inliers else 0
+        if num_clusters < self.min_clusters or inliers < self.min_inliers:
+            logger.warning(f"epoch {epoch}: {inliers} pseudo-labelled images in {num_clusters} "
+                           f"clusters cannot fill a target batch of {self.min_clusters} "
+                           f"identities x {self.cfg.DATALOADER.NUM_INSTANCE}; this epoch "
+                           "trains on the source only")
             step.set_target_loader(None)
             return
+        loader = build_pseudo_labelled_loader(self.cfg, self.images, self.labels,
+                                              derived_seed(self.run_seed, TARGET_STREAM, epoch),
+                                              self.labeler.target_sampler)
+        # a resumed run skips the batches this epoch already trained on
+        done = self.trainer.iter - epoch * self.trainer.iters_per_epoch
+        loader.batch_sampler.sampler.start = done * self.cfg.SOLVER.IMS_PER_BATCH
+        target_loss = self._memory_loss if self.labeler.provides_loss else None
+        step.set_target_loader(loader, target_loss)
 
-        rae = unwrap(model)
-        rae.reset_target_classifier(result.num_clusters,
-                                    torch.as_tensor(result.centers, device=rae.device))
-        for parameter in rae.target_classifier_parameters():  # stale momentum of old clusters
-            step.optimizer.state.pop(parameter, None)
-        step.set_target_loader(build_pseudo_labelled_loader(self.cfg, self.images, result.labels))
+    def _memory_loss(self, features: torch.Tensor, target_inputs: dict) -> torch.Tensor:
+        return self.labeler.loss(features, target_inputs["indices"])

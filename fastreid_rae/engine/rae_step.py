@@ -1,25 +1,61 @@
 """One iteration of Algorithm 1 (steps 2-4): a generator step on Enc, Dec and the fusion head,
 then a discriminator step on Dis_f and Dis_p, with separate optimizers."""
+import logging
+import math
 import time
 
+import torch
+import torch.distributed as dist
 from fastreid.engine.train_loop import SimpleTrainer
+from fastreid.utils import comm
 from fastreid.utils.events import get_event_storage
 
+from .distributed import average_gradients, broadcast_parameters, parameters_outside_ddp, unwrap
 
-def unwrap(model):
-    """The model itself, under a DistributedDataParallel wrapper or not."""
-    return model.module if hasattr(model, "module") else model
+logger = logging.getLogger(__name__)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Too many steps in a row had a NaN or infinite loss."""
 
 
 class RAEStep(SimpleTrainer):
-    def __init__(self, model, source_loader, optimizer, discriminator_optimizer=None):
+    """``stage`` ("encoder", "decoder", "adapt") and the target stream are set by the
+    pseudo-labelling hook at each epoch start."""
+
+    def __init__(self, model, source_loader, optimizer, discriminator_optimizer=None,
+                 max_nonfinite_steps: int = 5):
         super().__init__(model, source_loader, optimizer, param_wrapper=None)
         self.discriminator_optimizer = discriminator_optimizer
+        self.max_nonfinite_steps = max_nonfinite_steps
+        self.nonfinite_steps = 0  # in a row
+        self.stage = "adapt"
         self._target_iter = None
+        self._target_loss = None
+        self._outside_ddp = {"generator": [], "discriminators": []}
+        if comm.get_world_size() > 1:
+            self._outside_ddp = parameters_outside_ddp(unwrap(model))
+            for parameters in self._outside_ddp.values():  # e.g. SEED < 0: each rank drew its own
+                broadcast_parameters(parameters)
 
-    def set_target_loader(self, loader):
-        """None: source-only steps (direct transfer, or an epoch without usable clusters)."""
+    def set_target_loader(self, loader, target_loss=None):
+        """None: source-only steps (direct transfer, pre-training, an epoch without usable
+        clusters). ``target_loss``: a memory backend's loss (see RAE.generator_losses)."""
         self._target_iter = iter(loader) if loader is not None else None
+        self._target_loss = target_loss
+
+    def seek_source(self, batches: int) -> None:
+        """Continue the source stream after its first ``batches`` batches (resume)."""
+        sampler = self.data_loader.batch_sampler.sampler
+        sampler.start = batches * sampler.batch_size
+        self._data_loader_iter = iter(self.data_loader)
+
+    def _model_kwargs(self) -> dict:
+        # only RAE takes these; a plain fastreid model (direct transfer) never gets them
+        kwargs = {} if self.stage == "adapt" else {"stage": self.stage}
+        if self._target_iter is not None and self._target_loss is not None:
+            kwargs["target_loss"] = self._target_loss
+        return kwargs
 
     def run_step(self):
         assert self.model.training, "[RAEStep] model was changed to eval mode!"
@@ -29,9 +65,14 @@ class RAEStep(SimpleTrainer):
         data_time = time.perf_counter() - start
 
         # Eq. (9), (17), (21), already weighted; a plain fastreid model takes one batch
-        losses = self.model(source) if target is None else self.model(source, target)
+        batches = (source,) if target is None else (source, target)
+        losses = self.model(*batches, **self._model_kwargs())
         self.optimizer.zero_grad()
-        sum(losses.values()).backward()
+        total = sum(losses.values())
+        if not self._finite(total, losses):
+            return
+        total.backward()
+        average_gradients(self._outside_ddp["generator"])
         self._write_metrics(losses, data_time)
         self.optimizer.step()
 
@@ -40,5 +81,26 @@ class RAEStep(SimpleTrainer):
             if discriminator_losses:
                 self.discriminator_optimizer.zero_grad()
                 sum(discriminator_losses.values()).backward()
+                average_gradients(self._outside_ddp["discriminators"])
                 self.discriminator_optimizer.step()
                 get_event_storage().put_scalars(**{k: v.item() for k, v in discriminator_losses.items()})
+
+    def _finite(self, total, losses) -> bool:
+        """Skip a step with a NaN / inf loss (warning); stop after too many in a row."""
+        finite = torch.isfinite(total.detach()).float()
+        if comm.get_world_size() > 1:  # every rank skips together, or DDP's all-reduce hangs
+            dist.all_reduce(finite, op=dist.ReduceOp.MIN)
+        if finite.item() == 1.0:
+            self.nonfinite_steps = 0
+            return True
+        self.nonfinite_steps += 1
+        bad = sorted(name for name, value in losses.items() if not math.isfinite(value.item()))
+        logger.warning(f"iteration {self.iter}: non-finite loss in {bad}; step skipped "
+                       f"({self.nonfinite_steps} in a row)")
+        if self.nonfinite_steps >= self.max_nonfinite_steps:
+            raise NonFiniteLossError(
+                f"{self.nonfinite_steps} steps in a row had a non-finite loss (last: {bad}); "
+                "stopping (RAE.SOLVER.MAX_NONFINITE_STEPS). The checkpoints already written are "
+                "kept; lower the learning rates (SOLVER.BASE_LR, RAE.SOLVER.*) or the GAN weights "
+                "(RAE.LOSS.*) and resume or restart")
+        return False

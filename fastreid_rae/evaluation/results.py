@@ -5,8 +5,9 @@ fastreid logs evaluation tables but keeps no machine-readable record of them (it
 after every evaluation and tools (the demo, the ablation runner) read it back.
 """
 import json
-import os
 from pathlib import Path
+
+from ..atomic import atomic_open
 
 RESULTS_FILE = "results.json"
 
@@ -15,11 +16,10 @@ def write_results(output_dir, results):
     """Write ``{dataset: {metric: value}}`` atomically: a crash never leaves half a file."""
     path = Path(output_dir) / RESULTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     clean = {dataset: {metric: float(value) for metric, value in metrics.items()}
              for dataset, metrics in results.items()}
-    tmp.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    with atomic_open(path, "w") as f:
+        f.write(json.dumps(clean, indent=2, sort_keys=True) + "\n")
 
 
 def read_final_metrics(output_dir):

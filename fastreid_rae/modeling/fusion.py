@@ -1,5 +1,5 @@
 """The fusion module, Sec. III-C: factorised bilinear pooling of F and F^x2s, Eq. (19)-(23)."""
-from typing import Callable, Dict, Optional
+from typing import Callable, Collection, Dict, Optional
 
 import torch
 import torch.nn.functional as F
@@ -87,6 +87,7 @@ class BilinearFusionHead(nn.Module):
         self.head.reset_target_classifier(num_classes, centers)
 
     def forward(self, first: torch.Tensor, second: torch.Tensor,
-                labels: Optional[Dict[str, torch.Tensor]] = None):
+                labels: Optional[Dict[str, torch.Tensor]] = None,
+                classified: Optional[Collection[str]] = None):
         fused = self.pooling(first, second)
-        return self.head(fused[..., None, None], labels)
+        return self.head(fused[..., None, None], labels, classified)

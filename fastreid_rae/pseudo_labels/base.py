@@ -98,6 +98,8 @@ class PseudoLabeler(nn.Module):
     requires: FrozenSet[str] = frozenset()
     # True: ``loss`` is the target loss; False: CE + triplet on the pseudo-labels is
     provides_loss: bool = False
+    # the target batches' sampler (a DATALOADER.SAMPLER_TRAIN name); "": the configured one
+    target_sampler: str = ""
 
     def assign(
         self,

@@ -55,6 +55,8 @@ def mmcl_loss(
 
 class MMCLPseudoLabeler(PseudoLabeler):
     provides_loss = True
+    # every image is its own class: P x K sampling would repeat one image K times
+    target_sampler = "TrainingSampler"
 
     def __init__(
         self,

@@ -1,5 +1,5 @@
 """The encoder's head: pool5, BN-neck, dropout and one classifier per domain."""
-from typing import Dict, Optional
+from typing import Collection, Dict, Optional
 
 import torch
 from fastreid.config import configurable
@@ -22,8 +22,10 @@ class RAEEmbeddingHead(EmbeddingHead):
 
     Training: ``forward(features, labels)`` with ``labels = {"source": y_s, "target": y_t}``
     (any subset, in the order the batches are concatenated in ``features``) returns
-    ``{"features": {...}, "cls_outputs": {...}, "pred_class_logits": {...}}`` keyed by domain;
-    "features" is the triplet feature chosen by MODEL.HEADS.NECK_FEAT.
+    ``{"features": {...}, "neck_features": {...}, "cls_outputs": {...}, "pred_class_logits":
+    {...}}`` keyed by domain; "features" is the triplet feature chosen by MODEL.HEADS.NECK_FEAT,
+    "neck_features" the BN-necked one. ``classified`` names the domains that get classifier
+    outputs (default: all): a memory backend's target batch has no pseudo-identities.
     Evaluation: ``forward(features)`` returns the BN-necked pooled feature, as fastreid's head.
     """
 
@@ -44,7 +46,8 @@ class RAEEmbeddingHead(EmbeddingHead):
     def reset_target_classifier(self, num_classes: int, centers: Optional[torch.Tensor] = None) -> None:
         self.target_classifier.reset(num_classes, centers)
 
-    def forward(self, features: torch.Tensor, labels: Optional[Dict[str, torch.Tensor]] = None):
+    def forward(self, features: torch.Tensor, labels: Optional[Dict[str, torch.Tensor]] = None,
+                classified: Optional[Collection[str]] = None):
         pool_feat = self.pool_layer(features)
         neck_feat = self.bottleneck(pool_feat)[..., 0, 0]
         if not self.training:
@@ -59,8 +62,12 @@ class RAEEmbeddingHead(EmbeddingHead):
 
         sizes = [len(y) for y in labels.values()]
         dropped = self.dropout(neck_feat).split(sizes)
-        outputs = {"features": dict(zip(labels, triplet_feat.split(sizes))), "cls_outputs": {}, "pred_class_logits": {}}
+        outputs = {"features": dict(zip(labels, triplet_feat.split(sizes))),
+                   "neck_features": dict(zip(labels, neck_feat.split(sizes))),
+                   "cls_outputs": {}, "pred_class_logits": {}}
         for domain, domain_feat, domain_labels in zip(labels, dropped, labels.values()):
+            if classified is not None and domain not in classified:
+                continue
             if domain == "source":
                 domain_out = classify(domain_feat, self.weight, self.cls_layer, domain_labels)
             elif domain == "target":

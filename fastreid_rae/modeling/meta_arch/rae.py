@@ -1,7 +1,7 @@
 """The RAE meta-architecture (Sec. III, Algorithms 1 and 2)."""
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Union
 
 import torch
 from fastreid.config import configurable
@@ -16,8 +16,13 @@ from ..heads import RAEEmbeddingHead
 from ..losses import build_gan_loss, identity_loss_kwargs, identity_losses, reconstruction_loss
 from ..pixels import PixelSpace
 from ..registry import build_from_registry
+from ...translation.pre_pixel_transfer import build_source_style_translation, check_pre_pixel_transfer_config
 
 PIXEL_TRANSFER_MODES = ("post", "pre")
+# "encoder", "decoder": source pre-training (Sec. III); "adapt": Algorithm 1
+TRAINING_STAGES = ("encoder", "decoder", "adapt")
+# a memory backend's target loss: (Enc's BN-necked target features, target batch) -> loss
+TargetLoss = Callable[[torch.Tensor, dict], torch.Tensor]
 
 
 def check_rae_config(cfg) -> None:
@@ -26,10 +31,7 @@ def check_rae_config(cfg) -> None:
     if pixel_transfer.MODE not in PIXEL_TRANSFER_MODES:
         raise ValueError(f"RAE.PIXEL_TRANSFER.MODE must be one of {PIXEL_TRANSFER_MODES}, got {pixel_transfer.MODE!r}")
     if pixel_transfer.ENABLED and pixel_transfer.MODE == "pre":
-        raise NotImplementedError(
-            "RAE.PIXEL_TRANSFER.MODE 'pre' (Table IV's PT-hat: source images translated to target "
-            "style before feature learning) is not implemented by the RAE model; use 'post'"
-        )
+        check_pre_pixel_transfer_config(cfg)  # PT-hat: a translator in place of Dec
     if cfg.RAE.FUSION.ENABLED and not pixel_transfer.ENABLED:
         raise ValueError(
             "RAE.FUSION.ENABLED requires RAE.PIXEL_TRANSFER.ENABLED: Eq. (20) fuses F with "
@@ -93,6 +95,7 @@ class RAE(nn.Module):
         decoder: Optional[nn.Module] = None,
         pixel_discriminator: Optional[nn.Module] = None,
         fusion: Optional[nn.Module] = None,
+        translator: Optional[nn.Module] = None,
         pixel_transfer_updates_encoder: bool = True,
         fusion_updates_encoder: bool = True,
     ):
@@ -105,8 +108,9 @@ class RAE(nn.Module):
             )
         if (decoder is None) != (pixel_discriminator is None):
             raise ValueError("pixel transfer needs both a decoder and a pixel discriminator")
-        if fusion is not None and decoder is None:
-            raise ValueError("fusion needs the decoder: Eq. (20) fuses F with Enc(Dec(F))")
+        if fusion is not None and decoder is None and translator is None:
+            raise ValueError("fusion needs the decoder (Eq. (20) fuses F with Enc(Dec(F))) or, in "
+                             "pre mode, the translator (F with Enc(G_t2s(I)))")
         self.backbone = backbone
         self.heads = heads
         self.pixel_space = pixel_space
@@ -115,6 +119,7 @@ class RAE(nn.Module):
         self.decoder = decoder
         self.pixel_discriminator = pixel_discriminator
         self.fusion = fusion
+        self.translator = translator  # pre mode + fusion: frozen G_t2s (translation/pre_pixel_transfer.py)
         self.gan_loss = gan_loss
         self.identity_loss_kwargs = identity_loss_kwargs
         self.lambda_tri = lambda_tri
@@ -128,7 +133,9 @@ class RAE(nn.Module):
     def from_config(cls, cfg):
         check_rae_config(cfg)
         rae = cfg.RAE
-        pixel_transfer = rae.PIXEL_TRANSFER.ENABLED
+        # "pre" (PT-hat) builds no Dec / Dis_p: its pixel transfer happens before Enc
+        pixel_transfer = rae.PIXEL_TRANSFER.ENABLED and rae.PIXEL_TRANSFER.MODE == "post"
+        pre_pixel_fusion = rae.PIXEL_TRANSFER.ENABLED and rae.PIXEL_TRANSFER.MODE == "pre" and rae.FUSION.ENABLED
         return {
             "backbone": build_backbone(cfg),
             "heads": build_heads(cfg),
@@ -144,6 +151,7 @@ class RAE(nn.Module):
             "pixel_discriminator": build_pixel_discriminator(cfg) if pixel_transfer else None,
             "fusion": (build_from_registry(REID_HEADS_REGISTRY, rae.FUSION.NAME, "RAE.FUSION.NAME", cfg=cfg)
                        if rae.FUSION.ENABLED else None),
+            "translator": build_source_style_translation(cfg) if pre_pixel_fusion else None,
             "pixel_transfer_updates_encoder": rae.PIXEL_TRANSFER.UPDATE_ENCODER,
             "fusion_updates_encoder": rae.FUSION.UPDATE_ENCODER,
         }
@@ -181,27 +189,45 @@ class RAE(nn.Module):
 
     # ---- training --------------------------------------------------------------------------
 
-    def forward(self, batched_inputs, target_inputs: Optional[dict] = None):
+    def forward(self, batched_inputs, target_inputs: Optional[dict] = None, **kwargs):
         if not self.training:
             return self.extract_features(batched_inputs)
-        return self.generator_losses(batched_inputs, target_inputs)
+        return self.generator_losses(batched_inputs, target_inputs, **kwargs)
 
-    def generator_losses(self, source_inputs: dict, target_inputs: Optional[dict] = None) -> Dict[str, torch.Tensor]:
+    def generator_losses(self, source_inputs: dict, target_inputs: Optional[dict] = None,
+                         target_loss: Optional[TargetLoss] = None,
+                         stage: str = "adapt") -> Dict[str, torch.Tensor]:
         """All losses of Enc, Dec and the fusion head for one iteration, already weighted
         (their sum is the objective); also keeps the detached inputs of the discriminator step.
 
         Keys (a switched-off module, or a missing target batch, drops its keys):
         loss_{cls,triplet}_{source,target}            Eq. (2), (5)   (triplet x lambda_tri)
+        loss_memory_target                             a memory backend's target loss
         loss_feat_gan                                  Eq. (8), (9)   (x lambda_feat_gan)
         loss_reconst_{source,target}                   Eq. (12), (15)
         loss_pix_gan_{source,target}                   Eq. (13), (16) (x lambda_pix_gan)
         loss_fusion_{cls,triplet}_{source,target}      Eq. (21)-(23)
+
+        ``target_loss``: a memory backend's loss (mmcl, memory_contrast), called as
+        ``target_loss(features, target_inputs)`` with Enc's BN-necked target features; it
+        replaces the target's CE + triplet in both heads (such a batch has no pseudo-ids).
+        ``stage``: "adapt" (Algorithm 1), or a source pre-training stage (Sec. III: Enc and
+        Dec are first trained on labelled source images): "encoder" keeps Enc's CE + triplet
+        only, "decoder" Dec's reconstruction and pixel-GAN terms on the frozen Enc.
         """
+        if stage not in TRAINING_STAGES:
+            raise ValueError(f"stage must be one of {TRAINING_STAGES}, got {stage!r}")
+        if stage != "adapt" and target_inputs is not None:
+            raise ValueError(f"the source pre-training stage {stage!r} takes no target batch")
+        if stage == "decoder":
+            return self._decoder_pretraining_losses(source_inputs)
+
         batches = {"source": source_inputs}
         if target_inputs is not None:
             batches["target"] = target_inputs
         images = torch.cat([batch["images"] for batch in batches.values()]).to(self.device)
         labels = {domain: batch["targets"].to(self.device) for domain, batch in batches.items()}
+        classified = ("source",) if target_loss is not None else None
         sizes = [len(y) for y in labels.values()]
         input_size = tuple(images.shape[-2:])
 
@@ -211,9 +237,14 @@ class RAE(nn.Module):
         # Both domains in one pass: one BN batch mixing source and target, as the running
         # statistics used at test time do (docs/model.md).
         feature_maps = self.encode(self.pixel_space.normalize(images))  # Eq. (1)
-        losses = self._identity_losses(self.heads(feature_maps, labels), labels, "loss")  # Eq. (2)-(7)
+        head_outputs = self.heads(feature_maps, labels, classified)
+        losses = self._identity_losses(head_outputs, labels, "loss")  # Eq. (2)-(7)
+        if target_loss is not None and "target" in batches:
+            losses["loss_memory_target"] = target_loss(head_outputs["neck_features"]["target"], target_inputs)
+        self._discriminator_inputs = cache = DiscriminatorInputs()
+        if stage == "encoder":
+            return losses
         domain_maps = by_domain(feature_maps)
-        cache = DiscriminatorInputs()
 
         if self.feature_discriminator is not None and "target" in batches:
             with _frozen(self.feature_discriminator):
@@ -226,35 +257,58 @@ class RAE(nn.Module):
         reconstructed = None
         if self.decoder is not None:
             reconstructed = self.decode(feature_maps, self.pixel_transfer_updates_encoder)  # Eq. (10)
-            real = by_domain(self.pixel_space.to_decoder_space(images, tuple(reconstructed.shape[-2:])))
-            domain_reconstructed = by_domain(reconstructed)
-            with _frozen(self.pixel_discriminator):
-                domain_logits = by_domain(self.pixel_discriminator(reconstructed))
-            for domain in batches:
-                # Eq. (12) / (15)
-                losses[f"loss_reconst_{domain}"] = reconstruction_loss(domain_reconstructed[domain], real[domain])
-                # Eq. (13) Dec's term (source) / Eq. (16) (target): look like real source images
-                losses[f"loss_pix_gan_{domain}"] = self.lambda_pix_gan * self.gan_loss.generator(domain_logits[domain])
-            cache.real_source_images = real["source"]
-            cache.reconstructed_source_images = domain_reconstructed["source"].detach()
+            losses.update(self._pixel_transfer_losses(images, reconstructed, list(batches), sizes, cache))
 
         if self.fusion is not None:
-            if self.fusion_updates_encoder != self.pixel_transfer_updates_encoder:
-                # the two paths disagree on cutting Enc's gradient: Dec runs once for each
-                reconstructed = self.decode(feature_maps, self.fusion_updates_encoder)
-            re_encoded = self.re_encode(reconstructed, input_size, self.fusion_updates_encoder)  # F^s2s, F^t2s
+            if self.translator is not None:  # PT-hat: F^x2s = Enc(G_t2s(I)) (docs/model.md)
+                re_encoded = self.encode(self.translator(images, self.pixel_space), self.fusion_updates_encoder)
+            else:
+                if self.fusion_updates_encoder != self.pixel_transfer_updates_encoder:
+                    # the two paths disagree on cutting Enc's gradient: Dec runs once for each
+                    reconstructed = self.decode(feature_maps, self.fusion_updates_encoder)
+                re_encoded = self.re_encode(reconstructed, input_size, self.fusion_updates_encoder)  # F^s2s, F^t2s
             first = feature_maps if self.fusion_updates_encoder else feature_maps.detach()
-            fusion_outputs = self.fusion(first, re_encoded, labels)  # Eq. (19), (20)
+            fusion_outputs = self.fusion(first, re_encoded, labels, classified)  # Eq. (19), (20)
             losses.update(self._identity_losses(fusion_outputs, labels, "loss_fusion"))  # Eq. (21)-(23)
+        return losses
 
-        self._discriminator_inputs = cache
+    def _decoder_pretraining_losses(self, source_inputs: dict) -> Dict[str, torch.Tensor]:
+        """Dec's source terms on the features of a frozen Enc (weights and BN statistics)."""
+        if self.decoder is None:
+            raise ValueError("the decoder pre-training stage needs RAE.PIXEL_TRANSFER.ENABLED True")
+        images = source_inputs["images"].to(self.device)
+        was_training = self.backbone.training
+        self.backbone.eval()
+        try:
+            with torch.no_grad():
+                feature_maps = self.encode(self.pixel_space.normalize(images))
+        finally:
+            self.backbone.train(was_training)
+        self._discriminator_inputs = cache = DiscriminatorInputs()
+        return self._pixel_transfer_losses(images, self.decoder(feature_maps), ["source"], [len(images)], cache)
+
+    def _pixel_transfer_losses(self, images: torch.Tensor, reconstructed: torch.Tensor, domains: List[str],
+                               sizes: List[int], cache: DiscriminatorInputs) -> Dict[str, torch.Tensor]:
+        """Reconstruction and pixel-GAN terms of each domain; keeps Dis_p's inputs in ``cache``."""
+        real = dict(zip(domains, self.pixel_space.to_decoder_space(images, tuple(reconstructed.shape[-2:])).split(sizes)))
+        domain_reconstructed = dict(zip(domains, reconstructed.split(sizes)))
+        with _frozen(self.pixel_discriminator):
+            domain_logits = dict(zip(domains, self.pixel_discriminator(reconstructed).split(sizes)))
+        losses = {}
+        for domain in domains:
+            # Eq. (12) / (15)
+            losses[f"loss_reconst_{domain}"] = reconstruction_loss(domain_reconstructed[domain], real[domain])
+            # Eq. (13) Dec's term (source) / Eq. (16) (target): look like real source images
+            losses[f"loss_pix_gan_{domain}"] = self.lambda_pix_gan * self.gan_loss.generator(domain_logits[domain])
+        cache.real_source_images = real["source"]
+        cache.reconstructed_source_images = domain_reconstructed["source"].detach()
         return losses
 
     def _identity_losses(self, outputs: dict, labels: Dict[str, torch.Tensor], prefix: str) -> Dict[str, torch.Tensor]:
         losses = {}
-        for domain, domain_labels in labels.items():
+        for domain in outputs["cls_outputs"]:
             terms = identity_losses(
-                outputs["cls_outputs"][domain], outputs["features"][domain], domain_labels,
+                outputs["cls_outputs"][domain], outputs["features"][domain], labels[domain],
                 loss_kwargs=self.identity_loss_kwargs, lambda_tri=self.lambda_tri,
             )
             losses.update({f"{prefix}_{term}_{domain}": value for term, value in terms.items()})
@@ -314,14 +368,18 @@ class RAE(nn.Module):
         feature_maps = self.encode(self.pixel_space.normalize(images))  # step 1, Eq. (1)
         if kind == "encoder":
             return self.heads(feature_maps)
-        reconstructed = self.decode(feature_maps)  # step 2, Eq. (10)
-        re_encoded = self.re_encode(reconstructed, tuple(images.shape[-2:]))  # step 3
+        if self.translator is not None:  # PT-hat: G_t2s in place of Dec (docs/model.md)
+            re_encoded = self.encode(self.translator(images, self.pixel_space))
+        else:
+            reconstructed = self.decode(feature_maps)  # step 2, Eq. (10)
+            re_encoded = self.re_encode(reconstructed, tuple(images.shape[-2:]))  # step 3
         return self.fusion(feature_maps, re_encoded)  # steps 4-5, Eq. (19), (20)
 
     # ---- for the trainer -----------------------------------------------------------------
 
     def param_groups(self) -> Dict[str, List[nn.Parameter]]:
-        """Every parameter in exactly one group (Sec. IV-B):
+        """Every trained parameter in exactly one group (Sec. IV-B; the frozen PT-hat
+        translator is in none):
 
         "encoder": the backbone, ImageNet-initialised -> RAE.SOLVER.ENCODER_LR (0.05);
         "others": heads (BN-neck, classifiers), Dec, fusion -> SOLVER.BASE_LR (0.5);

@@ -1,0 +1,180 @@
+"""Merge a config file and the command line's KEY VALUE overrides, with one clear error each.
+
+fastreid merges with yacs, which reports an unknown key as a bare ``KeyError`` (no file, no
+hint), a wrong type as a ``ValueError`` naming neither the file nor the expected type, and a
+missing, empty or non-YAML file with whatever ``open`` or PyYAML raise. With ``_BASE_``
+chains the user cannot tell which file is wrong. Here each file of the chain, and the
+override list, is checked against the defaults first, so every error is a ``ConfigError``
+naming the file (or the command line), the key and what was expected; the merge itself is
+still fastreid's own ``merge_from_file`` / ``merge_from_list``.
+"""
+import difflib
+import os
+from typing import Any, Dict, Iterable, List, Sequence, Tuple
+
+import yaml
+from fastreid.config import CfgNode
+from fastreid.config.config import BASE_KEY
+# yacs's own type rule (same type, list <-> tuple, None either side), applied at merge time;
+# reused so that this check and the merge cannot disagree.
+from yacs.config import _check_and_coerce_cfg_value_type
+
+COMMAND_LINE = "command line"
+
+
+class ConfigError(ValueError):
+    """A config file, key or value is not what the run expects.
+
+    The message names the file (or the command line) or the key, and what was expected.
+    A ValueError, as yacs's own type errors are, so callers catching those still catch it.
+    """
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """' (did you mean 'X'?)' for the closest candidate, '' when none is close."""
+    candidates = list(candidates)
+    # a case slip ('Adamw') first: difflib alone would rank 'Adam' above 'AdamW'
+    close = ([candidate for candidate in candidates if candidate.lower() == word.lower()]
+             or difflib.get_close_matches(word, candidates, n=1))
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _full_keys(node: CfgNode, prefix: str = "") -> List[str]:
+    keys = []
+    for key, value in node.items():
+        keys.append(prefix + key)
+        if isinstance(value, CfgNode):
+            keys += _full_keys(value, f"{prefix}{key}.")
+    return keys
+
+
+# ---- reading the files of a _BASE_ chain ---------------------------------------------------
+
+def _read_yaml(path: str, where: str) -> Dict[str, Any]:
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file '{path}'{where} not found")
+    try:
+        with open(path) as stream:
+            content = yaml.safe_load(stream)
+    except yaml.YAMLError as error:  # includes the unsafe tags fastreid refuses by default
+        raise ConfigError(f"config file '{path}'{where} is not valid YAML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config file '{path}'{where} is not a text file: {error}") from None
+    if not isinstance(content, dict):
+        found = "nothing" if content is None else f"a {type(content).__name__}"
+        raise ConfigError(f"config file '{path}'{where} holds {found}; expected a mapping of "
+                          f"config keys, e.g. 'MODEL:\\n  BACKBONE:\\n    DEPTH: 50x'")
+    return content
+
+
+def _base_path(base: str, referenced_by: str) -> str:
+    # fastreid's rule (CfgNode.load_yaml_with_base): relative to the referencing file
+    base = os.path.expanduser(base)
+    return base if os.path.isabs(base) else os.path.join(os.path.dirname(referenced_by), base)
+
+
+def config_chain(path: str) -> List[Tuple[str, Dict[str, Any]]]:
+    """``(file, its own keys)`` for ``path`` and its ``_BASE_`` files, base first."""
+    chain, seen, where = [], set(), ""
+    while True:
+        if os.path.abspath(path) in seen:  # fastreid would recurse until RecursionError
+            raise ConfigError(f"config file '{path}'{where} is already in its own _BASE_ chain")
+        seen.add(os.path.abspath(path))
+        content = _read_yaml(path, where)
+        base = content.pop(BASE_KEY, None)
+        chain.append((path, content))
+        if base is None:
+            return chain[::-1]
+        if not isinstance(base, str):
+            raise ConfigError(f"config file '{path}': _BASE_ = {base!r}; expected a file path")
+        path, where = _base_path(base, path), f" (the _BASE_ of '{path}')"
+
+
+# ---- checking keys and values against the defaults ----------------------------------------
+
+def _type_hint(decoded: Any, default: Any) -> str:
+    # The two slips yacs refuses most: an int for a float (yacs never converts one), and a
+    # single name for a tuple of names ("DATASETS.NAMES DukeMTMC").
+    if type(decoded) is int and type(default) is float:
+        return f" (write {float(decoded)!r})"
+    if type(decoded) is str and isinstance(default, (tuple, list)):
+        return f" (write {(decoded,)!r})"
+    return ""
+
+
+def _check_value(full_key: str, value: Any, default: Any, source: str) -> None:
+    decoded = CfgNode._decode_cfg_value(value)  # what yacs will merge: "(1, 2)" -> (1, 2)
+    try:
+        _check_and_coerce_cfg_value_type(decoded, default, full_key.rsplit(".", 1)[-1], full_key)
+    except ValueError:
+        hint = _type_hint(decoded, default)
+        raise ConfigError(
+            f"{source}: {full_key} = {decoded!r} has type {type(decoded).__name__}; expected "
+            f"{type(default).__name__}, like its default {default!r}{hint}") from None
+
+
+def _check_keys(values: Dict[str, Any], defaults: CfgNode, source: str,
+                all_keys: Sequence[str], prefix: str = "") -> None:
+    for key, value in values.items():
+        full_key = f"{prefix}{key}"
+        if key not in defaults:
+            hint = (" (flags such as --resume go before the KEY VALUE overrides)"
+                    if str(key).startswith("--") else did_you_mean(full_key, all_keys))
+            raise ConfigError(f"{source}: unknown config key '{full_key}'{hint}; the keys are "
+                              f"fastreid's (fastreid/config/defaults.py) and RAE's "
+                              f"(fastreid_rae/config.py)")
+        default = defaults[key]
+        if not isinstance(default, CfgNode):
+            _check_value(full_key, value, default, source)
+        elif isinstance(value, dict):
+            _check_keys(value, default, source, all_keys, f"{full_key}.")
+        else:
+            raise ConfigError(f"{source}: '{full_key}' is a section of keys "
+                              f"({', '.join(list(default)[:4])}, ...); got the value {value!r}")
+
+
+def _overrides_as_tree(opts: Sequence[str]) -> Dict[str, Any]:
+    """``["A.B", "1", ...]`` -> ``{"A": {"B": "1"}}``, the shape of a config file."""
+    if len(opts) % 2:
+        raise ConfigError(f"{COMMAND_LINE}: overrides must be KEY VALUE pairs; "
+                          f"{opts[-1]!r} has no value")
+    tree: Dict[str, Any] = {}
+    for full_key, value in zip(opts[0::2], opts[1::2]):
+        *sections, key = full_key.split(".")
+        node = tree
+        for section in sections:
+            node = node.setdefault(section, {})
+            if not isinstance(node, dict):  # "A 1 A.B 2": A is a value and a section
+                raise ConfigError(f"{COMMAND_LINE}: '{full_key}' given both as a key and a section")
+        node[key] = value
+    return tree
+
+
+def merge_config(cfg: CfgNode, config_file: str, opts: Sequence[str] = ()) -> CfgNode:
+    """``cfg.merge_from_file(config_file)`` then ``cfg.merge_from_list(opts)``, checked first.
+
+    ``cfg`` holds the defaults (``get_cfg()`` + ``add_rae_config``). Raises ConfigError for a
+    missing, empty or non-YAML file (any file of the ``_BASE_`` chain), an unknown key (with
+    the closest known one), a section given a value, a value of the wrong type, and an odd
+    override list.
+    """
+    if not config_file:
+        raise ConfigError("no config file given; pass --config-file, e.g. "
+                          "--config-file configs/RAE/duke2market.yml")
+    opts = list(opts or [])
+    all_keys = _full_keys(cfg)
+    for path, content in config_chain(config_file):
+        _check_keys(content, cfg, f"config file '{path}'", all_keys)
+    _check_keys(_overrides_as_tree(opts), cfg, COMMAND_LINE, all_keys)
+    _merge_or_explain(cfg.merge_from_file, config_file, f"config file '{config_file}'")
+    _merge_or_explain(cfg.merge_from_list, opts, COMMAND_LINE)
+    return cfg
+
+
+def _merge_or_explain(merge, what, source: str) -> None:
+    # The checks above catch what yacs would refuse; this keeps any case they miss (e.g. a
+    # value whose default is None, then given another type) one ConfigError naming the source.
+    try:
+        merge(what)
+    except (KeyError, ValueError, AssertionError) as error:
+        raise ConfigError(f"{source}: {error}") from None

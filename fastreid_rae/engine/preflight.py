@@ -1,0 +1,388 @@
+"""Everything a run can be told is wrong before it builds a model, reads a batch or writes a file.
+
+A UDA run takes hours. Without these checks a typo in DATASETS.TESTS surfaces at the final
+evaluation, an unknown backend after the model is built, a corrupt image in the middle of an
+epoch, and a second run pointed at the first one's OUTPUT_DIR replaces its config.yaml and
+checkpoints before anything fails. ``preflight(cfg, args)`` runs every check on the merged
+config and the command line; each raises one ``ConfigError`` (a key or a flag) or
+``DatasetLayoutError`` (a path) saying what was expected. docs/errors.md lists the cases.
+"""
+import glob
+import logging
+import os
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+import torch
+from fastreid.data.datasets import DATASET_REGISTRY
+from fastreid.data.datasets.bases import ImageDataset
+from fastreid.modeling.backbones import BACKBONE_REGISTRY
+from fastreid.modeling.heads import REID_HEADS_REGISTRY
+from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
+from PIL import Image
+
+from ..data.datasets import DatasetLayoutError, build_dataset
+from ..data.datasets.naming import NAME_PATTERNS
+from ..data.streams import STREAMS, identity_stream
+from ..evaluation.results import RESULTS_FILE
+from ..modeling import check_rae_config
+from ..modeling.fusion import FUSED_FEATURE_NORMALIZATIONS
+from ..modeling.registry import DECODER_REGISTRY, DISCRIMINATOR_REGISTRY, GAN_LOSS_REGISTRY
+from ..pseudo_labels import registered_pseudo_labelers
+from ..pseudo_labels.neighbors import SEARCH_METHODS
+from ..translation.pre_pixel_transfer import source_train_root
+from .config_loading import ConfigError, did_you_mean
+
+logger = logging.getLogger(__name__)
+
+# The errors a user fixes by editing the command, the config or the data (the tool prints
+# them without a traceback).
+INPUT_ERRORS = (ConfigError, DatasetLayoutError)
+
+# The trainer's source and target streams (data/streams.py), by DATALOADER.SAMPLER_TRAIN
+IDENTITY_SAMPLERS = tuple(name for name, stream in STREAMS.items() if stream is identity_stream)
+# Choices fastreid 1.4.0 hard-codes in dict literals rather than a registry
+# (solver/build.py, modeling/backbones/resnet.py, modeling/heads).
+FASTREID_SCHEDULERS = ("MultiStepLR", "CosineAnnealingLR")
+RESNET_DEPTHS = ("18x", "34x", "50x", "101x")
+NECK_FEATURES = ("before", "after")
+
+# Files that only a run writes into OUTPUT_DIR (fastreid: config.yaml, metrics.json,
+# last_checkpoint, model_*.pth; ours: results.json). log.txt and tensorboard events are
+# appended to, never replaced, so they do not mark a run.
+RUN_FILES = ("config.yaml", "metrics.json", RESULTS_FILE, "last_checkpoint")
+CHECKPOINT_GLOB = "model_*.pth"
+_MAX_REPORTED = 10  # files named in one message
+
+
+def _value(cfg, key: str):
+    for part in key.split("."):
+        cfg = cfg[part]
+    return cfg
+
+
+def _registered(registry) -> List[str]:
+    return sorted(registry._obj_map)  # fastreid's Registry has no public listing
+
+
+def _first_few(items: Sequence[str]) -> List[str]:
+    more = len(items) - _MAX_REPORTED
+    return list(items[:_MAX_REPORTED]) + ([f"(and {more} more)"] if more > 0 else [])
+
+
+def _check_choice(key: str, value, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{key} = {value!r} is not one of {sorted(choices)}"
+                          f"{did_you_mean(str(value), choices)}")
+
+
+# ---- named parts and options (instant, the config alone) ----------------------------------
+
+def _optimizers() -> List[str]:
+    return [name for name in dir(torch.optim) if isinstance(getattr(torch.optim, name), type)
+            and issubclass(getattr(torch.optim, name), torch.optim.Optimizer)
+            and name != "Optimizer"]
+
+
+def _rae_parts(cfg) -> Dict[str, List[str]]:
+    """RAE's named parts that the config switches on, with their registered choices."""
+    rae = cfg.RAE
+    parts = {}
+    if rae.FEATURE_TRANSFER.ENABLED:
+        parts["RAE.FEATURE_TRANSFER.DISCRIMINATOR.NAME"] = _registered(DISCRIMINATOR_REGISTRY)
+    if rae.PIXEL_TRANSFER.ENABLED:
+        parts["RAE.PIXEL_TRANSFER.DECODER.NAME"] = _registered(DECODER_REGISTRY)
+        parts["RAE.PIXEL_TRANSFER.DISCRIMINATOR.NAME"] = _registered(DISCRIMINATOR_REGISTRY)
+    if rae.FEATURE_TRANSFER.ENABLED or rae.PIXEL_TRANSFER.ENABLED:
+        parts["RAE.GAN.LOSS"] = _registered(GAN_LOSS_REGISTRY)
+    if rae.FUSION.ENABLED:
+        parts["RAE.FUSION.NAME"] = _registered(REID_HEADS_REGISTRY)
+        parts["RAE.FUSION.NORMALIZATION"] = sorted(FUSED_FEATURE_NORMALIZATIONS)
+    return parts
+
+
+def named_choices(cfg) -> Dict[str, Sequence[str]]:
+    """Every config key that names a part or an option, with what it may name."""
+    choices = {
+        "MODEL.META_ARCHITECTURE": _registered(META_ARCH_REGISTRY),
+        "MODEL.BACKBONE.NAME": _registered(BACKBONE_REGISTRY),
+        "MODEL.HEADS.NAME": _registered(REID_HEADS_REGISTRY),
+        "MODEL.HEADS.NECK_FEAT": NECK_FEATURES,
+        "DATALOADER.SAMPLER_TRAIN": sorted(STREAMS),
+        "SOLVER.OPT": _optimizers(),
+        "SOLVER.SCHED": FASTREID_SCHEDULERS,
+    }
+    if cfg.MODEL.BACKBONE.NAME == "build_resnet_backbone":
+        choices["MODEL.BACKBONE.DEPTH"] = RESNET_DEPTHS
+    if cfg.MODEL.META_ARCHITECTURE == "RAE":
+        choices.update(_rae_parts(cfg))
+    if cfg.DATASETS.TARGET:
+        choices["RAE.PSEUDO_LABEL.NAME"] = registered_pseudo_labelers()
+        choices["RAE.PSEUDO_LABEL.NEIGHBORS.METHOD"] = SEARCH_METHODS
+    return choices
+
+
+def check_named_choices(cfg) -> None:
+    for key, choices in named_choices(cfg).items():
+        _check_choice(key, _value(cfg, key), choices)
+
+
+def check_rae_switches(cfg) -> None:
+    """The model's own check of switch combinations, run before the model is built."""
+    if cfg.MODEL.META_ARCHITECTURE == "RAE":
+        try:
+            check_rae_config(cfg)
+        except (ValueError, NotImplementedError) as error:
+            raise ConfigError(str(error)) from None
+
+
+def check_dataset_names(cfg) -> None:
+    datasets = cfg.DATASETS
+    if not datasets.NAMES:
+        raise ConfigError("DATASETS.NAMES is empty; expected the labelled source dataset(s), "
+                          "e.g. ('DukeMTMC',)")
+    registered = _registered(DATASET_REGISTRY)
+    named = [("DATASETS.NAMES", name) for name in datasets.NAMES]
+    named += [("DATASETS.TESTS", name) for name in datasets.TESTS]
+    named += [("DATASETS.TARGET", datasets.TARGET)] if datasets.TARGET else []
+    for key, name in named:
+        if name not in registered:
+            raise ConfigError(f"{key}: dataset {name!r} is not in fastreid's DATASET_REGISTRY"
+                              f"{did_you_mean(name, registered)}; registered: {registered}")
+    if datasets.TARGET and datasets.TARGET not in NAME_PATTERNS:
+        raise ConfigError(f"DATASETS.TARGET {datasets.TARGET!r}: the backends read each target "
+                          f"image's camera and frame from its file name, known only for "
+                          f"{sorted(NAME_PATTERNS)}")
+    if datasets.TARGET in datasets.NAMES:
+        raise ConfigError(f"DATASETS.TARGET {datasets.TARGET!r} is also a source in DATASETS.NAMES "
+                          f"{tuple(datasets.NAMES)}: adaptation needs a different, unlabelled "
+                          f"target (for supervised training leave DATASETS.TARGET empty)")
+
+
+def check_input_sizes(cfg) -> None:
+    # fastreid resizes to (height, width); a single number would keep the aspect ratio instead
+    for key in ("INPUT.SIZE_TRAIN", "INPUT.SIZE_TEST"):
+        size = _value(cfg, key)
+        if len(size) != 2 or not all(type(side) is int and side > 0 for side in size):
+            raise ConfigError(f"{key} = {list(size)}; expected [height, width], two positive "
+                              f"integers, e.g. [256, 128]")
+
+
+def check_batch(cfg, world_size: int) -> None:
+    # SOLVER.IMS_PER_BATCH is the global batch: P x K identities x images, split over processes
+    batch, instances = cfg.SOLVER.IMS_PER_BATCH, cfg.DATALOADER.NUM_INSTANCE
+    if batch <= 0 or batch % world_size:
+        raise ConfigError(f"SOLVER.IMS_PER_BATCH = {batch}; expected a positive multiple of the "
+                          f"{world_size} process(es) it is split over")
+    if cfg.DATALOADER.SAMPLER_TRAIN in IDENTITY_SAMPLERS and (instances <= 0 or batch % instances):
+        raise ConfigError(
+            f"SOLVER.IMS_PER_BATCH = {batch}; with {cfg.DATALOADER.SAMPLER_TRAIN} it must be "
+            f"P identities x DATALOADER.NUM_INSTANCE = {instances} images")
+
+
+def check_schedule(cfg) -> None:
+    epochs, source_only = cfg.SOLVER.MAX_EPOCH, cfg.RAE.SOURCE_PRETRAIN.EPOCHS
+    if epochs < 1:
+        raise ConfigError(f"SOLVER.MAX_EPOCH = {epochs}; expected at least 1")
+    # the pseudo-label hook trains on the source alone for the first SOURCE_PRETRAIN epochs
+    if cfg.DATASETS.TARGET and source_only >= epochs:
+        raise ConfigError(
+            f"RAE.SOURCE_PRETRAIN.EPOCHS = {source_only} is not below SOLVER.MAX_EPOCH = "
+            f"{epochs}: the run would end before adapting to DATASETS.TARGET "
+            f"{cfg.DATASETS.TARGET!r}; lower RAE.SOURCE_PRETRAIN.EPOCHS, or leave "
+            f"DATASETS.TARGET empty to train on the source only")
+
+
+def check_device(cfg, num_gpus: int) -> None:
+    try:
+        device = torch.device(cfg.MODEL.DEVICE)
+    except RuntimeError:
+        raise ConfigError(f"MODEL.DEVICE = {cfg.MODEL.DEVICE!r} is not a torch device; expected "
+                          f"'cuda', 'cuda:N' or 'cpu'") from None
+    if device.type != "cuda":
+        return
+    available = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if available == 0:
+        raise ConfigError(f"MODEL.DEVICE = {cfg.MODEL.DEVICE!r} but no CUDA device is visible; "
+                          f"append 'MODEL.DEVICE cpu' to train on the CPU")
+    if num_gpus > available:
+        raise ConfigError(f"--num-gpus {num_gpus} but only {available} CUDA device(s) visible")
+
+
+def check_weights(cfg, eval_only: bool) -> None:
+    weights = cfg.MODEL.WEIGHTS
+    if eval_only and not weights:
+        raise ConfigError("--eval-only needs MODEL.WEIGHTS, the checkpoint to evaluate "
+                          "(e.g. MODEL.WEIGHTS logs/duke2market/model_final.pth)")
+    # fastreid's Checkpointer only logs a missing MODEL.WEIGHTS and trains from scratch
+    if weights and not os.path.isfile(weights):
+        raise ConfigError(f"MODEL.WEIGHTS = '{weights}' not found; expected a checkpoint file")
+    pretrain_path = cfg.MODEL.BACKBONE.PRETRAIN_PATH
+    if cfg.MODEL.BACKBONE.PRETRAIN and pretrain_path and not os.path.isfile(pretrain_path):
+        raise ConfigError(f"MODEL.BACKBONE.PRETRAIN_PATH = '{pretrain_path}' not found; expected "
+                          f"ImageNet weights, or MODEL.BACKBONE.PRETRAIN False")
+
+
+# ---- OUTPUT_DIR: never replace another run ------------------------------------------------
+
+def previous_run_files(output_dir: str) -> List[str]:
+    """Names of the files in ``output_dir`` that say a run already wrote there."""
+    if not os.path.isdir(output_dir):
+        return []
+    names = [name for name in RUN_FILES if os.path.exists(os.path.join(output_dir, name))]
+    return names + sorted(os.path.basename(path)
+                          for path in glob.glob(os.path.join(output_dir, CHECKPOINT_GLOB)))
+
+
+def _nearest_existing(path: str) -> str:
+    path = os.path.abspath(path)
+    while not os.path.exists(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def check_output_dir(output_dir: str, resume: bool, overwrite: bool) -> None:
+    if resume and overwrite:
+        raise ConfigError("--resume continues the run in OUTPUT_DIR and --overwrite replaces it; "
+                          "pass one of them")
+    if not output_dir:
+        return  # fastreid then writes nothing
+    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+        raise ConfigError(f"OUTPUT_DIR '{output_dir}' is a file; expected a folder")
+    existing = _nearest_existing(output_dir)
+    if not os.access(existing, os.W_OK):
+        raise ConfigError(f"OUTPUT_DIR '{output_dir}': '{existing}' is not writable")
+    found = previous_run_files(output_dir)
+    if found and not (resume or overwrite):
+        raise ConfigError(f"OUTPUT_DIR '{output_dir}' already holds a run "
+                          f"({', '.join(_first_few(found))}); pass "
+                          f"--resume to continue it, --overwrite to replace it, or set "
+                          f"OUTPUT_DIR to a new folder")
+
+
+def clear_previous_run(output_dir: str) -> List[str]:
+    """Delete the previous run's files (``--overwrite``), so a later ``--resume`` cannot pick
+    up its checkpoints; log.txt and tensorboard events are kept and appended to."""
+    removed = previous_run_files(output_dir)
+    for name in removed:
+        os.remove(os.path.join(output_dir, name))
+    if removed:
+        logger.warning(f"--overwrite: removed {', '.join(removed)} from {output_dir}")
+    return removed
+
+
+# ---- the datasets on disk ------------------------------------------------------------------
+
+def _source_root(cfg) -> str:
+    # pre mode (PT-hat) reads the sources from the translated copy; its keys are checked there
+    try:
+        return source_train_root(cfg)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
+
+
+def datasets_used(cfg, eval_only: bool) -> Dict[Tuple[str, str], bool]:
+    """``{(dataset name, root): read as a training source}`` in the order a run reads them;
+    evaluation alone reads DATASETS.TESTS only."""
+    used = {} if eval_only else {(name, _source_root(cfg)): True for name in cfg.DATASETS.NAMES}
+    for name in ([] if eval_only else [cfg.DATASETS.TARGET]) + list(cfg.DATASETS.TESTS):
+        if name:
+            used.setdefault((name, cfg.DATASETS.ROOT), False)
+    return used
+
+
+def build_checked_dataset(cfg, name: str, root: str, is_source: bool) -> ImageDataset:
+    """``build_dataset`` as the trainer calls it; loaders without a layout check of ours fail
+    with bare errors, which become a DatasetLayoutError naming the dataset and root."""
+    kwargs = {"combineall": cfg.DATASETS.COMBINEALL} if is_source else {}
+    try:
+        return build_dataset(name, root, **kwargs)
+    except DatasetLayoutError:
+        raise
+    except (OSError, RuntimeError, AssertionError, ValueError) as error:
+        raise DatasetLayoutError(f"{name}: fastreid's loader cannot read it under dataset root "
+                                 f"'{root or os.environ.get('FASTREID_DATASETS')}': "
+                                 f"{error}") from None
+
+
+def dataset_image_paths(dataset: ImageDataset) -> List[str]:
+    return sorted({item[0] for split in (dataset.train, dataset.query, dataset.gallery)
+                   for item in split})
+
+
+def _image_problem(path: str) -> Optional[str]:
+    try:
+        with Image.open(path) as image:
+            # A JPEG decoded at 1/8 scale: the whole stream is read, so a truncated file fails
+            # here as it would in fastreid's read_image, at a fraction of a full decode's cost.
+            image.draft("RGB", (1, 1))
+            image.load()
+    except (OSError, SyntaxError, ValueError) as error:  # PIL's errors for bad image data
+        return f"{path} ({error})"
+    return None
+
+
+def check_images_readable(name: str, paths: Iterable[str]) -> None:
+    problems = [problem for problem in map(_image_problem, paths) if problem]
+    if problems:
+        shown = "\n".join(f"  - {problem}" for problem in _first_few(problems))
+        raise DatasetLayoutError(
+            f"{name}: {len(problems)} image file(s) cannot be read as images:\n{shown}\n"
+            f"Expected every listed file to be a complete JPEG or PNG; replace or remove them")
+
+
+def check_source_fills_a_batch(cfg, sources: Sequence[ImageDataset]) -> None:
+    # the trainer's source stream (data/streams.py) refuses too small a set, but only once
+    # the run has started and written its config.yaml
+    items = [item for dataset in sources for item in dataset.train]
+    batch, instances = cfg.SOLVER.IMS_PER_BATCH, cfg.DATALOADER.NUM_INSTANCE
+    if cfg.DATALOADER.SAMPLER_TRAIN in IDENTITY_SAMPLERS:
+        have, needed = len({pid for _, pid, _ in items}), batch // instances
+        unit = (f"training identities; a batch of {batch} images (SOLVER.IMS_PER_BATCH) x "
+                f"{instances} per identity (DATALOADER.NUM_INSTANCE) needs {needed}")
+    else:
+        have, needed = len(items), batch
+        unit = f"training images; a batch (SOLVER.IMS_PER_BATCH) needs {needed}"
+    if have < needed:
+        raise ConfigError(f"DATASETS.NAMES {tuple(cfg.DATASETS.NAMES)} has {have} {unit}; "
+                          f"lower SOLVER.IMS_PER_BATCH")
+
+
+def check_datasets_on_disk(cfg, eval_only: bool) -> None:
+    sources = []
+    for (name, root), is_source in datasets_used(cfg, eval_only).items():
+        dataset = build_checked_dataset(cfg, name, root, is_source)
+        paths = dataset_image_paths(dataset)
+        logger.info(f"preflight: checking the {len(paths)} images of {name}")
+        check_images_readable(name, paths)
+        if is_source:
+            sources.append(dataset)
+    if not eval_only:
+        check_source_fills_a_batch(cfg, sources)
+
+
+# ---- entry point -----------------------------------------------------------------------
+
+def preflight(cfg, args) -> None:
+    """Check ``cfg`` and the command line ``args`` before a run builds or writes anything.
+
+    Config-only checks come first (instant), then OUTPUT_DIR, then the datasets on disk
+    (seconds: every image is opened). With ``--overwrite`` the previous run's files are
+    removed last, once every check has passed.
+    """
+    eval_only, resume, overwrite = (getattr(args, flag, False)
+                                    for flag in ("eval_only", "resume", "overwrite"))
+    num_gpus = getattr(args, "num_gpus", 1)
+    world_size = num_gpus * getattr(args, "num_machines", 1)
+    check_named_choices(cfg)
+    check_rae_switches(cfg)
+    check_dataset_names(cfg)
+    check_input_sizes(cfg)
+    check_device(cfg, num_gpus)
+    check_weights(cfg, eval_only)
+    if not eval_only:  # what only training reads; evaluating into a run's own folder is expected
+        check_batch(cfg, world_size)
+        check_schedule(cfg)
+        check_output_dir(cfg.OUTPUT_DIR, resume, overwrite)
+    check_datasets_on_disk(cfg, eval_only)
+    if overwrite and not eval_only:
+        clear_previous_run(cfg.OUTPUT_DIR)

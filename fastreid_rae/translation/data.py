@@ -1,0 +1,77 @@
+"""Unpaired image streams for the translator: source and target training images in [-1, 1].
+
+The image lists come from the checked dataset builder (``build_dataset``, DATASETS.ROOT); the
+two domains are sampled independently (CycleGAN needs no pairs and no labels).
+"""
+from typing import Iterator, List, Sequence
+
+import torch
+import torchvision.transforms as T
+from fastreid.data.data_utils import read_image
+from torch.utils.data import DataLoader, Dataset
+
+from ..data.datasets import build_dataset
+
+
+def single_source_name(cfg) -> str:
+    if len(cfg.DATASETS.NAMES) != 1:
+        raise ValueError(f"PT-hat translates one source set: DATASETS.NAMES must hold one name, "
+                         f"got {list(cfg.DATASETS.NAMES)}")
+    return cfg.DATASETS.NAMES[0]
+
+
+def train_image_paths(name: str, root: str) -> List[str]:
+    """File paths of ``name``'s training split, in the dataset's order."""
+    return [item[0] for item in build_dataset(name, root).train]
+
+
+def to_translator_space(size: Sequence[int], flip: bool = False) -> T.Compose:
+    """PIL image -> 3 x H x W tensor in [-1, 1] at ``size`` (H, W); ``flip``: random
+    horizontal flip, CycleGAN's only augmentation that keeps the image's content."""
+    steps = [T.Resize(tuple(size), interpolation=T.InterpolationMode.BICUBIC)]
+    if flip:
+        steps.append(T.RandomHorizontalFlip())
+    return T.Compose(steps + [T.ToTensor(), T.Normalize([0.5] * 3, [0.5] * 3)])
+
+
+class ImageFiles(Dataset):
+    def __init__(self, paths: Sequence[str], transform):
+        self.paths = list(paths)
+        self.transform = transform
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        return self.transform(read_image(self.paths[index], "RGB"))
+
+
+def endless_batches(paths: Sequence[str], size, batch_size: int, num_workers: int, seed: int) -> Iterator[torch.Tensor]:
+    """Shuffled, flipped batches forever (a new order each pass; a short last batch is kept:
+    the translator has no batch statistics, and tiny sets may hold fewer images than a batch)."""
+    if not paths:
+        raise ValueError("the translator needs training images in both domains; one set is empty")
+    loader = DataLoader(ImageFiles(paths, to_translator_space(size, flip=True)), batch_size=batch_size,
+                        shuffle=True, num_workers=num_workers, generator=torch.Generator().manual_seed(seed))
+    while True:
+        yield from loader
+
+
+def first_images(paths: Sequence[str], size, count: int) -> torch.Tensor:
+    """The first ``count`` images of ``paths``, unflipped, as one batch in [-1, 1] (the same
+    pictures every time, so grids of successive checkpoints compare)."""
+    to_input = to_translator_space(size)
+    return torch.stack([to_input(read_image(path, "RGB")) for path in paths[:count]])
+
+
+def build_unpaired_streams(cfg):
+    """``(source, target)`` endless batch iterators over the training images of
+    DATASETS.NAMES[0] and DATASETS.TARGET, at INPUT.SIZE_TRAIN."""
+    if not cfg.DATASETS.TARGET:
+        raise ValueError("the PT-hat translator learns source -> target style: set DATASETS.TARGET")
+    keys, size = cfg.RAE.TRANSLATOR, cfg.INPUT.SIZE_TRAIN
+    workers = cfg.DATALOADER.NUM_WORKERS
+    source = train_image_paths(single_source_name(cfg), cfg.DATASETS.ROOT)
+    target = train_image_paths(cfg.DATASETS.TARGET, cfg.DATASETS.ROOT)
+    return (endless_batches(source, size, keys.IMS_PER_BATCH, workers, seed=0),
+            endless_batches(target, size, keys.IMS_PER_BATCH, workers, seed=1))
