@@ -1,0 +1,320 @@
+"""Table IV as configs and the ablation runner (fastreid_rae/ablation, tools/ablation.py).
+
+The configs: every row of every setting parses and switches exactly its modules. The runner:
+two tiny configs x 2 seeds train through tools/train_net.py into a table and a chart, and a
+second call trains nothing. Aggregation, resumability and errors on fabricated run folders.
+"""
+import math
+import os
+import runpy
+
+import pytest
+from PIL import Image
+
+import fastreid_rae  # noqa: F401  (compat shims and registrations, before fastreid)
+from fastreid.modeling import build_model
+
+from fastreid_rae.ablation import (FINISHED, METRICS, NEW, PARTIAL, Run, Summary, Variant, ablation,
+                                   bar_chart, config_variants, execute, load_config,
+                                   markdown_table, plan_runs, run_state, summarise,
+                                   sweep_plot, sweep_variants, train_command)
+from fastreid_rae.evaluation import write_results
+from fastreid_rae.translation import TranslatorTrainer
+
+from .conftest import REPO_ROOT
+from .test_paper_configs import flatten
+
+ABLATION_DIR = REPO_ROOT / "configs/RAE/ablation"
+# setting folder -> the config its rows change
+SETTINGS = {"duke2market": "configs/RAE/duke2market.yml",
+            "synthetic": "configs/RAE/synthetic/duke2market.yml",
+            "cuhk03_to_cuhk01": "configs/RAE/cuhk03_to_cuhk01.yml"}
+# Table IV row -> (FT, PT, F, PT mode, has a target set)
+ROWS = {"direct_transfer": (False, False, False, "post", False),
+        "baseline": (False, False, False, "post", True),
+        "ft": (True, False, False, "post", True),
+        "pt": (False, True, False, "post", True),
+        "ft_pt": (True, True, False, "post", True),
+        "ft_pt_f": (True, True, True, "post", True),
+        "pt_hat": (False, True, False, "pre", True),
+        "ft_pt_hat": (True, True, False, "pre", True),
+        "ft_pt_hat_f": (True, True, True, "pre", True)}
+SWITCHES = ("RAE.FEATURE_TRANSFER.ENABLED", "RAE.PIXEL_TRANSFER.ENABLED", "RAE.FUSION.ENABLED",
+            "RAE.PIXEL_TRANSFER.MODE", "DATASETS.TARGET")
+CASES = [(setting, row) for setting in SETTINGS for row in ROWS]
+
+# A run of a couple of steps: 74 tiny Duke-like images // 24 = 3 iterations (fastreid's timer
+# needs 3), adapting from the start so the baseline pseudo-labels its target.
+TINY_RUN = ["SOLVER.MAX_EPOCH", 1, "SOLVER.IMS_PER_BATCH", 24, "DATALOADER.NUM_WORKERS", 0,
+            "TEST.EVAL_PERIOD", 1, "SOLVER.CHECKPOINT_PERIOD", 1, "RAE.SOURCE_PRETRAIN.EPOCHS", 0]
+
+
+# ---- the configs ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("setting", list(SETTINGS))
+def test_each_setting_has_exactly_the_rows_of_table_iv(setting):
+    assert {p.stem for p in (ABLATION_DIR / setting).glob("*.yml")} == set(ROWS)
+
+
+def expected_translator_keys(setting, row):
+    """PT-hat rows read what tools/train_translator.py writes to logs/translator/<setting>."""
+    _, _, fusion, mode, _ = ROWS[row]
+    if mode != "pre":
+        return {}
+    keys = {"RAE.TRANSLATOR.TRANSLATED_ROOT": f"logs/translator/{setting}/translated"}
+    if fusion:
+        keys["RAE.TRANSLATOR.WEIGHTS"] = f"logs/translator/{setting}/translator.pth"
+    return keys
+
+
+@pytest.mark.parametrize("setting,row", CASES, ids=[f"{s}/{r}" for s, r in CASES])
+def test_row_config_switches_its_modules_and_nothing_else(setting, row):
+    base = flatten(load_config(Variant("base", REPO_ROOT / SETTINGS[setting])))
+    cfg = flatten(load_config(Variant(row, ABLATION_DIR / setting / f"{row}.yml")))
+    ft, pt, fusion, mode, has_target = ROWS[row]
+    target = base["DATASETS.TARGET"] if has_target else ""
+    assert [cfg[key] for key in SWITCHES] == [ft, pt, fusion, mode, target]
+    assert cfg["OUTPUT_DIR"] == f"logs/ablation/{setting}/{row}"
+    translator = expected_translator_keys(setting, row)
+    assert {key: cfg[key] for key in translator} == translator
+    changed = {key for key in base if base[key] != cfg[key]}
+    assert changed <= {*SWITCHES, *translator, "OUTPUT_DIR"}, f"{setting}/{row}: {changed}"
+
+
+@pytest.mark.parametrize("row", list(ROWS))
+def test_synthetic_row_builds_its_model(row, tmp_path):
+    variant = Variant(row, ABLATION_DIR / "synthetic" / f"{row}.yml")
+    ft, pt, fusion, mode, _ = ROWS[row]
+    overrides = ["MODEL.HEADS.NUM_CLASSES", 4]
+    if mode == "pre" and fusion:  # the fusion loads G_t2s: an untrained translator will do
+        weights = TranslatorTrainer(load_config(variant), tmp_path).save()
+        overrides += ["RAE.TRANSLATOR.WEIGHTS", str(weights)]
+    model = build_model(load_config(variant, overrides))
+    # a switched-off module has no parameters at all (STYLE.md: no zero-weight ghosts); PT-hat
+    # translates the images before Enc, so it has no Dec (Sec. IV-E)
+    assert (model.feature_discriminator is not None) == ft
+    assert (model.decoder is not None) == (pt and mode == "post")
+    assert (model.fusion is not None) == fusion
+
+
+# ---- variants and runs ---------------------------------------------------------------------
+
+def test_config_variants_are_named_by_file_and_refuse_clashing_names(tmp_path):
+    rows = [ABLATION_DIR / "synthetic/baseline.yml", ABLATION_DIR / "synthetic/ft.yml"]
+    assert [v.name for v in config_variants(rows)] == ["baseline", "ft"]
+    with pytest.raises(ValueError, match="same name"):
+        config_variants([ABLATION_DIR / "synthetic/ft.yml", ABLATION_DIR / "duke2market/ft.yml"])
+    with pytest.raises(FileNotFoundError, match="nope.yml"):
+        config_variants([tmp_path / "nope.yml"])
+
+
+def test_sweep_varies_one_loss_weight_at_a_time():
+    curves = sweep_variants(REPO_ROOT / SETTINGS["synthetic"], [1, 10])
+    assert {param: [(value, v.name, v.overrides) for value, v in curve]
+            for param, curve in curves.items()} == {
+        "lambda_feat_gan": [(1.0, "lambda_feat_gan_1", ("RAE.LOSS.LAMBDA_FEAT_GAN", 1.0)),
+                            (10.0, "lambda_feat_gan_10", ("RAE.LOSS.LAMBDA_FEAT_GAN", 10.0))],
+        "lambda_pix_gan": [(1.0, "lambda_pix_gan_1", ("RAE.LOSS.LAMBDA_PIX_GAN", 1.0)),
+                           (10.0, "lambda_pix_gan_10", ("RAE.LOSS.LAMBDA_PIX_GAN", 10.0))]}
+    with pytest.raises(ValueError, match="lambda_tri"):
+        sweep_variants(REPO_ROOT / SETTINGS["synthetic"], [1], params=["lambda_tri"])
+
+
+def test_a_bad_config_key_names_the_file_before_any_run(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text(f"_BASE_: {ABLATION_DIR / 'synthetic/baseline.yml'}\nRAE:\n  NO_SUCH_KEY: 1\n")
+    runs = plan_runs(config_variants([bad]), [0], tmp_path / "out")
+    with pytest.raises(ValueError, match="bad.yml"):
+        execute(runs, progress=lambda line: None)
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match="OUTPUT_DIR"):  # the runner's own key
+        execute(plan_runs(config_variants([ABLATION_DIR / "synthetic/ft.yml"]), [0], tmp_path),
+                ["OUTPUT_DIR", "elsewhere"])
+
+
+def _fake_finished_run(run, metrics_by_dataset):
+    """A run folder as tools/train_net.py leaves it, with the given results."""
+    write_results(run.output_dir, metrics_by_dataset)
+    (run.output_dir / "model_final.pth").write_bytes(b"")
+    (run.output_dir / "last_checkpoint").write_text("model_final.pth")
+
+
+def test_run_state_and_command(tmp_path):
+    variant = Variant("ft", ABLATION_DIR / "synthetic/ft.yml", ("RAE.LOSS.LAMBDA_FEAT_GAN", 1.0))
+    run = plan_runs([variant], [3], tmp_path)[0]
+    assert run.output_dir == tmp_path.resolve() / "ft" / "seed3"
+    assert run_state(run.output_dir) == NEW
+    run.output_dir.mkdir(parents=True)
+    (run.output_dir / "last_checkpoint").write_text("model_0004.pth")  # interrupted
+    assert run_state(run.output_dir) == PARTIAL
+    write_results(run.output_dir, {"Market1501": {"mAP": 1.0}})  # evaluated, not final
+    assert run_state(run.output_dir) == PARTIAL
+    (run.output_dir / "model_final.pth").write_bytes(b"")
+    assert run_state(run.output_dir) == FINISHED
+
+    command = train_command(run, ["DATASETS.ROOT", "/data"], python="py")
+    assert command == ["py", str(REPO_ROOT / "tools/train_net.py"), "--config-file",
+                       str(variant.config_file), "--resume", "DATASETS.ROOT", "/data",
+                       "RAE.LOSS.LAMBDA_FEAT_GAN", "1.0", "SEED", "3",
+                       "OUTPUT_DIR", str(run.output_dir)]
+
+
+def test_a_failing_run_raises_with_its_config_and_log(tmp_path):
+    failing = tmp_path / "failing_train_net.py"
+    failing.write_text("import sys\nprint('CUDA out of memory')\nsys.exit(3)\n")
+    runs = plan_runs(config_variants([ABLATION_DIR / "synthetic/baseline.yml"]), [0], tmp_path)
+    expected = r"(?s)baseline\.yml, seed 0.*exited with 3.*CUDA out of memory"
+    with pytest.raises(RuntimeError, match=expected):
+        execute(runs, train_script=failing, progress=lambda line: None)
+
+
+# ---- aggregation and pictures on known numbers -----------------------------------------------
+
+# per (variant, seed): mAP, Rank-1, Rank-5, Rank-10
+KNOWN = {("baseline", 0): (40.0, 50.0, 60.0, 70.0), ("baseline", 1): (44.0, 54.0, 62.0, 71.0),
+         ("baseline", 2): (42.0, 58.0, 64.0, 75.0), ("ft_pt_f", 0): (53.0, 72.5, 84.0, 87.5)}
+
+
+def _known_runs(root):
+    runs = []
+    for (name, seed), values in KNOWN.items():
+        variant = Variant(name, ABLATION_DIR / f"synthetic/{name}.yml")
+        run = Run(variant, seed, root / name / f"seed{seed}")
+        _fake_finished_run(run, {"Market1501": dict(zip(METRICS, values), mINP=1.0)})
+        runs.append(run)
+    return runs
+
+
+def test_summary_is_the_mean_and_sample_std_over_seeds(tmp_path):
+    baseline, full = summarise(_known_runs(tmp_path))
+    # by hand: mAP 40, 44, 42 -> mean 42, deviations -2, 2, 0 -> sqrt(8 / 2) = 2
+    #          Rank-1 50, 54, 58 -> 54, sqrt(32 / 2) = 4; Rank-5 60, 62, 64 -> 62, 2
+    #          Rank-10 70, 71, 75 -> 72, deviations -2, -1, 3 -> sqrt(14 / 2) = sqrt(7)
+    assert (baseline.name, baseline.num_seeds) == ("baseline", 3)
+    assert baseline.mean == pytest.approx(dict(zip(METRICS, (42.0, 54.0, 62.0, 72.0))))
+    assert baseline.std == pytest.approx(dict(zip(METRICS, (2.0, 4.0, 2.0, math.sqrt(7)))))
+    assert full.num_seeds == 1 and full.std == dict.fromkeys(full.std)  # one seed: no spread
+
+    assert markdown_table([baseline, full]).splitlines() == [
+        "| config | mAP | Rank-1 | Rank-5 | Rank-10 | seeds |",
+        "|---|---:|---:|---:|---:|---:|",
+        "| baseline | 42.0 ± 2.0 | 54.0 ± 4.0 | 62.0 ± 2.0 | 72.0 ± 2.6 | 3 |",
+        "| ft_pt_f | 53.0 | 72.5 | 84.0 | 87.5 | 1 |"]
+
+
+def test_summary_needs_the_test_set_named_when_a_run_has_several(tmp_path):
+    run = Run(Variant("baseline", ABLATION_DIR / "synthetic/baseline.yml"), 0, tmp_path)
+    metrics = {"mAP": 1.0, "Rank-1": 2.0, "Rank-5": 3.0, "Rank-10": 4.0}
+    doubled = {key: 2 * value for key, value in metrics.items()}
+    _fake_finished_run(run, {"Market1501": metrics, "DukeMTMC": doubled})
+    with pytest.raises(ValueError, match="DukeMTMC"):
+        summarise([run])
+    assert summarise([run], dataset="DukeMTMC")[0].mean["mAP"] == 2.0
+    with pytest.raises(ValueError, match="MSMT17"):
+        summarise([run], dataset="MSMT17")
+
+
+def _png_size(path):
+    with Image.open(path) as image:
+        return image.format, image.size
+
+
+def _pixels_by_colour(path):
+    with Image.open(path) as image:
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 18)
+    return {colour: count for count, colour in colours}
+
+
+# matplotlib's first four cycle colours: mAP, Rank-1, Rank-5, Rank-10
+CYCLE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40)]
+
+
+def _summary(name, mAP):
+    # Rank-k above mAP, as in any re-ID result: the curves and bars do not hide each other
+    means = dict(zip(METRICS, (mAP, mAP + 20, mAP + 25, mAP + 30)))
+    return Summary(name, 2, means, dict.fromkeys(METRICS, 1.0))
+
+
+def test_charts_are_pngs_of_their_figure_size_with_every_metric_drawn(tmp_path):
+    summaries = [_summary(f"row{i}", 5.0 * i) for i in range(9)]
+    # 9 groups of bars: 1.1 x 9 + 2 = 11.9 x 4.5 inches at 100 dpi
+    bars = bar_chart(summaries, tmp_path / "bars.png")
+    assert _png_size(bars) == ("PNG", (1190, 450))
+    # each metric's bars, not just its legend swatch (~200 pixels)
+    pixels = _pixels_by_colour(bars)
+    assert all(pixels.get(colour, 0) > 5000 for colour in CYCLE), [pixels.get(c) for c in CYCLE]
+
+    points = {"lambda_feat_gan": list(zip([0.1, 1, 10, 100], summaries)),
+              "lambda_pix_gan": list(zip([0.1, 1, 10, 100], summaries[4:]))}
+    lines = sweep_plot(points, tmp_path / "sweep.png")
+    assert _png_size(lines) == ("PNG", (1000, 400))
+    pixels = _pixels_by_colour(lines)  # the mAP and Rank-1 curves of both panels
+    assert all(pixels.get(colour, 0) > 1000 for colour in CYCLE[:2]), [pixels.get(c) for c in CYCLE[:2]]
+
+
+def ablation_cli():
+    """tools/ablation.py's main, run in this process (a new one spends seconds importing torch)."""
+    return runpy.run_path(str(REPO_ROOT / "tools/ablation.py"), run_name="ablation_cli")["main"]
+
+
+def test_sweep_command_reports_finished_runs_without_training(tmp_path, capsys):
+    config = REPO_ROOT / SETTINGS["synthetic"]
+    for param, curve in sweep_variants(config, [1, 10]).items():
+        for value, variant in curve:
+            for seed in (0, 1):
+                run = Run(variant, seed, tmp_path / variant.name / f"seed{seed}")
+                mAP = value + seed + (10 if param == "lambda_pix_gan" else 0)
+                _fake_finished_run(run, {"Market1501": {"mAP": mAP, "Rank-1": 2 * mAP,
+                                                        "Rank-5": 50.0, "Rank-10": 60.0}})
+    ablation_cli()(["sweep", str(config), "--values", "1", "10", "--seeds", "0", "1",
+                    "--output-root", str(tmp_path)])
+    printed = capsys.readouterr().out
+    assert printed.count("finished earlier") == 8 and "done in" not in printed
+    table = (tmp_path / "sweep.md").read_text()
+    # lambda_feat_gan 10, seeds 0 and 1: mAP 10 and 11 -> 10.5 ± 0.7 (sqrt(0.5) = 0.707)
+    assert "| lambda_feat_gan_10 | 10.5 ± 0.7 | 21.0 ± 1.4 | 50.0 ± 0.0 | 60.0 ± 0.0 | 2 |" \
+        in table
+    assert "| lambda_pix_gan_1 | 11.5 ± 0.7 |" in table
+    assert _png_size(tmp_path / "sweep.png") == ("PNG", (1000, 400))
+
+
+def test_command_line_errors_are_one_line_naming_the_file(tmp_path):
+    with pytest.raises(SystemExit, match=r"^error: .*nope\.yml"):
+        ablation_cli()(["run", str(tmp_path / "nope.yml"), "--output-root", str(tmp_path)])
+
+
+# ---- the runner end to end -----------------------------------------------------------------
+
+@pytest.fixture
+def one_thread_children(monkeypatch):
+    # tiny tensors: a second intra-op thread per training process only spins on 2 shared cores
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
+def test_ablation_trains_two_configs_x_two_seeds_then_resumes_without_training(
+        tiny_world, tmp_path, capsys, one_thread_children):
+    names = ("direct_transfer", "baseline")
+    configs = [ABLATION_DIR / f"synthetic/{name}.yml" for name in names]
+    overrides = ["DATASETS.ROOT", str(tiny_world), *TINY_RUN]
+    lines = []
+    written = ablation(configs, [0, 1], tmp_path, overrides, progress=lines.append)
+
+    runs = [tmp_path / name / f"seed{seed}" for name in names for seed in (0, 1)]
+    assert all(run_state(run) == FINISHED for run in runs)
+    assert sum("done in" in line for line in lines) == 4
+    assert "SEED: 1" in (tmp_path / "baseline/seed1/config.yaml").read_text()
+    table = written["table"].read_text()
+    assert "Test set: Market1501" in table
+    for name in names:
+        row = next(line for line in table.splitlines() if line.startswith(f"| {name} |"))
+        assert row.endswith("| 2 |") and row.count("±") == 4
+    assert _png_size(written["chart"]) == ("PNG", (600, 450))
+
+    # again, through the command line: every run is kept, none is retrained
+    finals = {run: os.path.getmtime(run / "model_final.pth") for run in runs}
+    ablation_cli()(["run", *map(str, configs), "--seeds", "0", "1", "--output-root", str(tmp_path),
+                    "--opts", *map(str, overrides)])
+    printed = capsys.readouterr().out
+    assert printed.count("finished earlier") == 4 and "done in" not in printed
+    assert {run: os.path.getmtime(run / "model_final.pth") for run in runs} == finals
+    assert table in printed and written["table"].read_text() == table
