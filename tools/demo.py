@@ -1,15 +1,16 @@
 #!/usr/bin/env python
-"""The demo behind `make demo`: a synthetic two-domain world, a few CPU trainings, one table.
+"""The demo behind `make demo`: a synthetic two-domain world, three CPU trainings, one table.
 
     python tools/demo.py --output demo_output
 
-Writes the `small` synthetic world (Duke-like source, Market-like target) to OUTPUT/world,
-trains each run with tools/train_net.py into OUTPUT/<run>, and prints mAP / Rank-1 / Rank-5
-of each on the target domain's query/gallery. Finished runs are not repeated; an
-interrupted one resumes from its last checkpoint.
+Writes the `small` synthetic world (Duke-like labelled source, Market-like unlabelled target)
+to OUTPUT/world and trains, with tools/train_net.py, the rows of Table IV that tell the story:
+direct transfer (source labels only), the DBSCAN baseline (plus target pseudo-labels) and
+full RAE (plus feature transfer, pixel transfer and fusion), each into OUTPUT/<run>/seed<k>.
+Then prints mAP / Rank-1 / Rank-5 of each on the target domain's query/gallery. Finished
+runs are not repeated; an interrupted one resumes from its last checkpoint.
 """
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,28 +19,33 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import fastreid_rae  # noqa: E402,F401
+from fastreid_rae.ablation.runs import Run, execute  # noqa: E402
+from fastreid_rae.ablation.variants import Variant  # noqa: E402
 from fastreid_rae.data.synthetic import generate_world  # noqa: E402
 from fastreid_rae.data.synthetic.world import load_world_card  # noqa: E402
 from fastreid_rae.evaluation import read_final_metrics  # noqa: E402
 
 TARGET_TEST_SET = "Market1501"
+ABLATION = REPO / "configs/RAE/ablation/synthetic"
 
-# (run folder, what it is, config)
-RUNS = [
-    ("direct_transfer", "Direct transfer (source labels only)",
-     "configs/Supervised/synthetic_duke2market_direct.yml"),
-    ("target_supervised", "Target-supervised (upper bound, uses target labels)",
-     "configs/Supervised/synthetic_market_supervised.yml"),
-]
+# run name -> (what it is, config); the first three are the default
+RUNS = {
+    "direct_transfer": ("Direct transfer (source labels only)", ABLATION / "direct_transfer.yml"),
+    "dbscan_baseline": ("DBSCAN baseline (+ target pseudo-labels)", ABLATION / "baseline.yml"),
+    "rae": ("RAE (baseline + FT + PT + F)", ABLATION / "ft_pt_f.yml"),
+    "target_supervised": ("Target-supervised (upper bound, uses target labels)",
+                          REPO / "configs/Supervised/synthetic_market_supervised.yml"),
+}
+DEFAULT_RUNS = ("direct_transfer", "dbscan_baseline", "rae")
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", type=Path, default=REPO / "demo_output")
     parser.add_argument("--preset", default="small")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--runs", default=",".join(name for name, _, _ in RUNS),
-                        help="comma-separated subset of: %(default)s")
+    parser.add_argument("--seed", type=int, default=0, help="world and training seed")
+    parser.add_argument("--runs", default=",".join(DEFAULT_RUNS),
+                        help=f"comma-separated subset of {', '.join(RUNS)} (default: %(default)s)")
     return parser.parse_args(argv)
 
 
@@ -56,68 +62,37 @@ def ensure_world(root, preset, seed):
                    workers=2)
 
 
-def finished_metrics(run_dir):
-    if not (run_dir / "model_final.pth").is_file():
-        return None
-    try:
-        return read_final_metrics(run_dir)[TARGET_TEST_SET]
-    except (FileNotFoundError, KeyError):
-        return None
-
-
-def train(config, world, run_dir):
-    """Run tools/train_net.py; its full log goes to run_dir/train_stdout.log, progress here."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, str(REPO / "tools" / "train_net.py"), "--config-file",
-               str(REPO / config), "--resume", "DATASETS.ROOT", str(world),
-               "OUTPUT_DIR", str(run_dir)]
-    log_path = run_dir / "train_stdout.log"
-    with open(log_path, "a") as log:
-        process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, text=True, bufsize=1)
-        for line in process.stdout:
-            log.write(line)
-            if " eta: " in line:
-                print("    " + line.split("]:", 1)[-1].strip()[:110], flush=True)
-        if process.wait() != 0:
-            raise SystemExit(f"[demo] training failed (exit {process.returncode}); "
-                             f"see {log_path}")
+def show_progress(line: str) -> None:
+    """fastreid's periodic progress lines and our pseudo-label summaries, shortened."""
+    if " eta: " in line or "pseudo-identities" in line:
+        print("    " + line.split("]:", 1)[-1].strip()[:110], flush=True)
 
 
 def main(argv=None):
     args = parse_args(argv)
     output = args.output.resolve()
     world = output / "world"
+    wanted = args.runs.split(",")
+    unknown = sorted(set(wanted) - set(RUNS))
+    if unknown:
+        raise SystemExit(f"[demo] unknown run(s) {unknown}; valid: {list(RUNS)}")
     ensure_world(world, args.preset, args.seed)
 
-    wanted = args.runs.split(",")
-    unknown = sorted(set(wanted) - {name for name, _, _ in RUNS})
-    if unknown:
-        raise SystemExit(f"[demo] unknown run(s) {unknown}; valid: {[n for n, _, _ in RUNS]}")
-
-    rows = []
-    for name, title, config in RUNS:
-        if name not in wanted:
-            continue
-        run_dir = output / name
-        metrics = finished_metrics(run_dir)
-        if metrics is None:
-            print(f"[demo] training: {title}  ({config})")
-            start = time.time()
-            train(config, world, run_dir)
-            print(f"[demo] done in {time.time() - start:.0f} s")
-            metrics = finished_metrics(run_dir)
-        else:
-            print(f"[demo] already trained: {title} ({run_dir})")
-        rows.append((title, metrics, run_dir))
+    runs = [Run(Variant(name, RUNS[name][1]), args.seed, output / name / f"seed{args.seed}")
+            for name in wanted]
+    start = time.time()
+    execute(runs, ["DATASETS.ROOT", str(world)], progress=lambda line: print(f"[demo] {line}", flush=True),
+            on_output=show_progress)
+    print(f"[demo] all runs done in {time.time() - start:.0f} s")
 
     table = ["| run | mAP | Rank-1 | Rank-5 | output |", "|---|---:|---:|---:|---|"]
-    table += [f"| {title} | {m['mAP']:.1f} | {m['Rank-1']:.1f} | {m['Rank-5']:.1f} | {d} |"
-              for title, m, d in rows]
+    for run in runs:
+        metrics = read_final_metrics(run.output_dir)[TARGET_TEST_SET]
+        table.append(f"| {RUNS[run.variant.name][0]} | {metrics['mAP']:.1f} | {metrics['Rank-1']:.1f} "
+                     f"| {metrics['Rank-5']:.1f} | {run.output_dir} |")
     text = "\n".join(table)
     (output / "demo_results.md").write_text(
-        f"Target test set: {TARGET_TEST_SET} layout of the synthetic world in {world}\n\n"
-        + text + "\n")
+        f"Target test set: {TARGET_TEST_SET} layout of the synthetic world in {world}\n\n" + text + "\n")
     print(f"\nResults on the target domain ({TARGET_TEST_SET}-like, synthetic):\n{text}\n")
     print(f"[demo] table saved to {output / 'demo_results.md'}")
 
