@@ -20,9 +20,16 @@ class _FixedLabeler(PseudoLabeler):
         return PseudoLabels.from_assignment(features, ASSIGNMENT["of"](len(features)))
 
 
-@PSEUDO_LABEL_REGISTRY.register()
 def fixed_for_tests(cfg):
     return _FixedLabeler()
+
+
+@pytest.fixture
+def fixed_backend():
+    """``fixed_for_tests`` in the registry for one test only (other tests list the registry)."""
+    PSEUDO_LABEL_REGISTRY.register(fixed_for_tests)
+    yield
+    del PSEUDO_LABEL_REGISTRY._obj_map["fixed_for_tests"]  # fastreid's Registry has no unregister
 
 
 CASES = {
@@ -35,7 +42,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_an_unusable_clustering_trains_that_epoch_on_the_source(tiny_world, tmp_path, case):
+def test_an_unusable_clustering_trains_that_epoch_on_the_source(tiny_world, tmp_path, case, fixed_backend):
     ASSIGNMENT["of"] = CASES[case]
     cfg = _cfg(tiny_world, tmp_path, "RAE.PSEUDO_LABEL.NAME", "fixed_for_tests", *RAE_OFF)
     trainer = _train(cfg, iterations=2)
