@@ -24,7 +24,7 @@ def run_seed(cfg) -> int:
     return cfg.SEED if cfg.SEED >= 0 else comm.shared_random_seed()
 
 
-def build_source_train_loader(cfg, seed=None):
+def build_source_train_loader(cfg):
     """Loader over the labelled sets in ``DATASETS.NAMES``: a resumable stream
     (``DATALOADER.SAMPLER_TRAIN``: identity-sampled P x K, or shuffled)."""
     items = []
@@ -36,7 +36,7 @@ def build_source_train_loader(cfg, seed=None):
         items.extend(dataset.train)
     train_set = CommDataset(items, build_transforms(cfg, is_train=True), relabel=True)
     pids = [train_set.pid_dict[item[1]] for item in items]
-    sampler = build_stream(cfg, pids, run_seed(cfg) if seed is None else seed)
+    sampler = build_stream(cfg, pids, run_seed(cfg))
     return build_stream_loader(cfg, train_set, sampler)
 
 
