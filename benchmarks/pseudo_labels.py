@@ -40,6 +40,9 @@ DENSE_REFERENCE_MAX_N = 8000
 # peak of dense_jaccard_reference in N x N 8-byte arrays: measured 11.9 GB above the features
 # at N = 16,000 (5.8 x 2.05 GB: distances, ranks, encodings, the k2 average and its row list)
 DENSE_ARRAYS_AT_PEAK = 6
+# dense_jaccard_reference_float32: the encoding and its k2 average (then the average and its
+# transpose), N x N float32 each, plus a margin for the row temporaries and the radius graph
+DENSE_FLOAT32_ARRAYS_AT_PEAK = 2.5
 # the issue's measurement of the widely used dense implementation (k1 30, k2 6, faiss CPU k-NN)
 # + sklearn DBSCAN, (N, seconds); plotted for reference, not rerun here
 ISSUE_DENSE_ANCHOR = [(16000, 37.6), (32621, 119.0)]
@@ -50,8 +53,10 @@ def labels_path(data_path: str, n: int, method: str) -> str:
     return f"{data_path}.{n}.{method}.labels.npy"
 
 
-def dense_reference_estimate_gb(n: int) -> float:
-    return DENSE_ARRAYS_AT_PEAK * n * n * 8 / 1e9
+def dense_reference_estimate_gb(n: int, method: str = "dense") -> float:
+    if method == "dense":
+        return DENSE_ARRAYS_AT_PEAK * n * n * 8 / 1e9
+    return DENSE_FLOAT32_ARRAYS_AT_PEAK * n * n * 4 / 1e9
 
 
 def available_gb() -> float:
@@ -147,21 +152,27 @@ def run_dbscan_stages(data_path: str, method: str) -> dict:
     return result
 
 
-def run_dense_reference(data_path: str) -> dict:
-    """Child process: the dense N x N reference alone, so its time and peak are its own."""
+def run_dense_reference(data_path: str, method: str) -> dict:
+    """Child process: the dense N x N reference alone, so its time and peak are its own.
+    ``method`` "dense": the float64 reference the tests compare the backend with; "dense
+    float32": the same construction in float32 (``dense_jaccard_reference_float32``, tested
+    to cluster identically), which fits where the float64 one does not."""
     import fastreid_rae  # noqa: F401  (before fastreid)
     from sklearn.cluster import DBSCAN
 
     from fastreid_rae.pseudo_labels.base import l2_normalize
     from fastreid_rae.pseudo_labels.quality import adjusted_rand_index
-    from tests.test_pseudo_labels import dense_jaccard_reference
+    from tests.test_pseudo_labels import dense_jaccard_reference, dense_jaccard_reference_float32
 
     saved = np.load(data_path)
     features, identities = saved["features"], saved["identities"]
     baseline = resident_mb("VmRSS")
     k1, k2, eps, min_samples = 30, 6, 0.6, 4
     start = time.perf_counter()
-    distances = dense_jaccard_reference(l2_normalize(features), k1, k2)
+    if method == "dense":
+        distances = dense_jaccard_reference(l2_normalize(features), k1, k2)
+    else:
+        distances = dense_jaccard_reference_float32(l2_normalize(features), k1, k2)(eps)
     after_jaccard = time.perf_counter()
     labels = DBSCAN(eps=eps, min_samples=min_samples, metric="precomputed").fit_predict(distances)
     end = time.perf_counter()
@@ -169,7 +180,7 @@ def run_dense_reference(data_path: str) -> dict:
     return {
         "n": len(features),
         "backend": "dbscan",
-        "method": "dense",
+        "method": method,
         "knn_s": None,  # the reference ranks the full N x N matrix: counted in jaccard_s
         "jaccard_s": after_jaccard - start,
         "dbscan_s": end - after_jaccard,
@@ -215,9 +226,10 @@ def write_plot(rows, path):
     import matplotlib.pyplot as plt
 
     names = {"exact": "ours, exact k-NN", "approximate": "ours, approximate k-NN (faiss IVF)",
-             "dense": "dense N x N reference"}
+             "dense": "dense N x N reference", "dense float32": "dense N x N reference, float32"}
     figure, axes = plt.subplots(figsize=(5.5, 3.8), dpi=90)
-    for method, style in (("exact", "o-"), ("approximate", "s-"), ("dense", "^--")):
+    for method, style in (("exact", "o-"), ("approximate", "s-"), ("dense", "^--"),
+                          ("dense float32", "v--")):
         points = sorted(
             (r["n"], r["total_s"]) for r in rows
             if r["method"] == method and not r.get("skipped") and "knn_s" in r
@@ -286,7 +298,7 @@ def main():
     if args.child:
         data_path, backend, method, _ = args.child
         if backend == "dense-reference":
-            print(json.dumps(run_dense_reference(data_path)))
+            print(json.dumps(run_dense_reference(data_path, method)))
         elif backend == "dbscan":
             print(json.dumps(run_dbscan_stages(data_path, method)))
         else:
@@ -334,17 +346,21 @@ def main():
                         ours.append(rows[-1])
             if not ours or args.no_dense or n > args.dense_up_to:
                 continue
-            needed, available = dense_reference_estimate_gb(n), available_gb()
-            if needed > 0.9 * available:
+            available = available_gb()
+            # the float64 reference where it fits, else the float32 one, else none
+            method = next((m for m in ("dense", "dense float32")
+                           if dense_reference_estimate_gb(n, m) <= 0.9 * available), None)
+            if method is None:
+                needed = dense_reference_estimate_gb(n, "dense float32")
                 rows.append({
                     "n": n, "backend": "dbscan", "method": "dense", "knn_s": None,
-                    "skipped": f"needs ~{needed:.0f} GB ({DENSE_ARRAYS_AT_PEAK} N x N 8-byte "
-                    f"arrays), {available:.0f} GB available",
+                    "skipped": f"needs ~{needed:.0f} GB ({DENSE_FLOAT32_ARRAYS_AT_PEAK} N x N "
+                    f"4-byte arrays in float32), {available:.0f} GB available",
                 })
                 print(f"N={n} dense: {rows[-1]['skipped']}", file=sys.stderr, flush=True)
                 continue
             try:
-                rows.append(child(data_path, "dense-reference", "dense", args.dense_timeout))
+                rows.append(child(data_path, "dense-reference", method, args.dense_timeout))
             except subprocess.TimeoutExpired:
                 rows.append({
                     "n": n, "backend": "dbscan", "method": "dense", "knn_s": None,

@@ -64,6 +64,72 @@ def dense_jaccard_reference(features: np.ndarray, k1: int, k2: int) -> np.ndarra
     return np.maximum(jaccard, 0.0)
 
 
+def dense_jaccard_reference_float32(features: np.ndarray, k1: int, k2: int):
+    """The same dense construction in float32, for sizes where the float64 one cannot fit
+    (~49 GB at N = 32,621): the distances are formed a block of rows at a time and only each
+    row's k1 + 1 nearest are ranked (every rank used above is among them); the k2-averaged
+    encoding is an N x N float32 array, its transpose another, and each row's Jaccard
+    distances to all N images are computed from them. Returns the radius graph a caller asks
+    for instead of the N x N distance matrix: ``within(eps)`` -> sparse matrix of the
+    distances <= eps, zeros stored, which sklearn's DBSCAN reads as the dense matrix's
+    neighbourhoods."""
+    import torch
+    from scipy import sparse
+
+    x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
+    num = len(x)
+    squared = (x * x).sum(dim=1)
+    rank = np.empty((num, k1 + 1), dtype=np.int64)
+    for start in range(0, num, 1024):
+        block = (squared[start:start + 1024, None] + squared[None, :]
+                 - 2.0 * x[start:start + 1024] @ x.T).clamp_min_(0.0)
+        block[torch.arange(len(block)), torch.arange(start, start + len(block))] = -1.0  # self first
+        rank[start:start + 1024] = torch.topk(block, k1 + 1, largest=False, sorted=True).indices.numpy()
+
+    def k_reciprocal(i, k):
+        forward = rank[i, : k + 1]
+        backward = rank[forward, : k + 1]
+        return forward[(backward == i).any(axis=1)]
+
+    k_half = int(np.around(k1 / 2))
+    encoding = np.zeros((num, num), dtype=np.float32)
+    for i in range(num):
+        reciprocal = k_reciprocal(i, k1)
+        expanded = reciprocal
+        for candidate in reciprocal:
+            candidate_set = k_reciprocal(candidate, k_half)
+            if len(np.intersect1d(candidate_set, reciprocal)) > 2 / 3 * len(candidate_set):
+                expanded = np.append(expanded, candidate_set)
+        expanded = np.unique(expanded)
+        dist = (squared[i] + squared[expanded] - 2.0 * x[expanded] @ x[i]).clamp_min_(0.0).numpy()
+        weights = np.exp(-dist)
+        encoding[i, expanded] = weights / weights.sum()
+    if k2 != 1:
+        averaged = np.empty_like(encoding)
+        for i in range(num):
+            averaged[i] = encoding[rank[i, :k2]].mean(axis=0)
+        encoding = averaged
+        del averaged
+    supports = [np.flatnonzero(row) for row in encoding]
+    columns = np.ascontiguousarray(encoding.T)  # columns[k] = encoding[:, k], contiguous
+    values = [columns[support, i] for i, support in enumerate(supports)]
+    del encoding
+
+    def within(eps: float):
+        rows, cols, data = [], [], []
+        for i, (support, value) in enumerate(zip(supports, values)):
+            shared = np.minimum(value[:, None], columns[support]).sum(axis=0)
+            jaccard = np.maximum(1.0 - shared / (2.0 - shared), 0.0)
+            near = np.flatnonzero(jaccard <= eps)
+            rows.append(np.full(len(near), i))
+            cols.append(near)
+            data.append(jaccard[near])
+        return sparse.csr_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))),
+                                 shape=(num, num))
+
+    return within
+
+
 def assert_same_partition(labels_a: np.ndarray, labels_b: np.ndarray):
     """Equal up to renaming clusters, with identical outlier (-1) sets."""
     np.testing.assert_array_equal(labels_a == -1, labels_b == -1)
@@ -155,6 +221,20 @@ def test_dbscan_backend_equals_dense_reference(seed, k1, k2, eps, min_samples):
     assert_same_partition(result.labels, expected)
     assert result.num_clusters == len(set(expected.tolist()) - {-1})
     assert result.num_outliers == int((expected == -1).sum())
+
+
+@pytest.mark.parametrize("seed,k1,k2,eps", [(0, 30, 6, 0.6), (2, 10, 3, 0.52)])
+def test_float32_dense_reference_gives_the_float64_ones_labels(seed, k1, k2, eps):
+    """The benchmark's reference at N = 32,621 is the float32 one: it must cluster as the
+    float64 reference the backend is tested against."""
+    features = small_reid_world(seed).features
+    dense = dense_jaccard_reference(features, k1, k2)
+    graph = dense_jaccard_reference_float32(features, k1, k2)(eps)
+    np.testing.assert_allclose(graph.toarray()[dense <= eps], dense[dense <= eps], atol=1e-5)
+    assert graph.nnz == int((dense <= eps).sum())
+    expected = DBSCAN(eps=eps, min_samples=4, metric="precomputed").fit_predict(dense)
+    assert_same_partition(DBSCAN(eps=eps, min_samples=4, metric="precomputed").fit_predict(graph),
+                          expected)
 
 
 def test_dbscan_reference_case_has_outliers():
