@@ -290,6 +290,26 @@ def test_update_encoder_false_keeps_that_module_gradients_out_of_the_encoder(pix
     assert trained_modules(model, losses["loss_fusion_cls_target"]) == {"decoder", "fusion"} | encoder_if(fusion)
 
 
+@pytest.mark.parametrize("fusion_updates_encoder", [True, False])
+@pytest.mark.parametrize("updates_stats", [False, True])
+def test_re_encoding_leaves_bn_running_statistics_to_the_real_images(fusion_updates_encoder, updates_stats):
+    model = rae_model("RAE.FUSION.UPDATE_ENCODER", fusion_updates_encoder,
+                      "RAE.FUSION.RE_ENCODING_UPDATES_BN_STATS", updates_stats)
+    source, target = source_batch(), target_batch()
+    images = torch.cat([source["images"], target["images"]])
+    before = {name: b.clone() for name, b in model.backbone.named_buffers()}
+    losses = model(source, target)
+    # the fusion loss still trains Enc when told to
+    assert ("backbone" in trained_modules(model, losses["loss_fusion_cls_target"])) == fusion_updates_encoder
+    after = {name: b.clone() for name, b in model.backbone.named_buffers()}
+    # the statistics one pass over the real batch gives, from the same start
+    model.backbone.load_state_dict(before, strict=False)
+    model.backbone(model.pixel_space.normalize(images))
+    real_only = dict(model.backbone.named_buffers())
+    same = all(torch.equal(after[name], real_only[name]) for name in after)
+    assert same != updates_stats
+
+
 def test_param_groups_partition_the_parameters():
     model = rae_model()
     groups = model.param_groups()

@@ -98,6 +98,7 @@ class RAE(nn.Module):
         translator: Optional[nn.Module] = None,
         pixel_transfer_updates_encoder: bool = True,
         fusion_updates_encoder: bool = True,
+        re_encoding_updates_bn_stats: bool = False,
     ):
         """NOTE: this interface is experimental."""
         super().__init__()
@@ -127,6 +128,7 @@ class RAE(nn.Module):
         self.lambda_pix_gan = lambda_pix_gan
         self.pixel_transfer_updates_encoder = pixel_transfer_updates_encoder
         self.fusion_updates_encoder = fusion_updates_encoder
+        self.re_encoding_updates_bn_stats = re_encoding_updates_bn_stats
         self._discriminator_inputs: Optional[DiscriminatorInputs] = None
 
     @classmethod
@@ -154,6 +156,7 @@ class RAE(nn.Module):
             "translator": build_source_style_translation(cfg) if pre_pixel_fusion else None,
             "pixel_transfer_updates_encoder": rae.PIXEL_TRANSFER.UPDATE_ENCODER,
             "fusion_updates_encoder": rae.FUSION.UPDATE_ENCODER,
+            "re_encoding_updates_bn_stats": rae.FUSION.RE_ENCODING_UPDATES_BN_STATS,
         }
 
     @property
@@ -162,15 +165,22 @@ class RAE(nn.Module):
 
     # ---- parts ---------------------------------------------------------------------------
 
-    def encode(self, normalized_images: torch.Tensor, update_encoder: bool = True) -> torch.Tensor:
+    def encode(self, normalized_images: torch.Tensor, update_encoder: bool = True,
+               update_bn_stats: bool = True) -> torch.Tensor:
         """F = Enc(I), Eq. (1): the backbone's last feature map. With ``update_encoder`` False
         the pass runs on detached weights: gradients still flow through it to its input (to
-        Dec, for F^x2s) but never into Enc."""
-        if update_encoder:
+        Dec, for F^x2s) but never into Enc. With ``update_bn_stats`` False a training pass
+        normalises with its batch's statistics but leaves Enc's running statistics as they
+        were (they are updated on copies)."""
+        if update_encoder and update_bn_stats:
             feature_maps = self.backbone(normalized_images)
         else:
-            detached = {name: p.detach() for name, p in self.backbone.named_parameters()}
-            feature_maps = torch.func.functional_call(self.backbone, detached, (normalized_images,))
+            state = dict(self.backbone.named_parameters())
+            if not update_encoder:
+                state = {name: p.detach() for name, p in state.items()}
+            if not update_bn_stats:
+                state.update({name: b.clone() for name, b in self.backbone.named_buffers()})
+            feature_maps = torch.func.functional_call(self.backbone, state, (normalized_images,))
         if feature_maps.shape[1] != self.feat_dim:
             raise ValueError(
                 f"MODEL.BACKBONE.FEAT_DIM is {self.feat_dim} but the backbone outputs "
@@ -185,7 +195,8 @@ class RAE(nn.Module):
 
     def re_encode(self, reconstructed: torch.Tensor, input_size, update_encoder: bool = True) -> torch.Tensor:
         """F^x2s = Enc(I^x2s) (Algorithm 2 step 3): I^ resized to the input size, normalised."""
-        return self.encode(self.pixel_space.decoder_output_to_encoder_input(reconstructed, input_size), update_encoder)
+        return self.encode(self.pixel_space.decoder_output_to_encoder_input(reconstructed, input_size),
+                           update_encoder, self.re_encoding_updates_bn_stats)
 
     # ---- training --------------------------------------------------------------------------
 
@@ -261,7 +272,8 @@ class RAE(nn.Module):
 
         if self.fusion is not None:
             if self.translator is not None:  # PT-hat: F^x2s = Enc(G_t2s(I)) (docs/model.md)
-                re_encoded = self.encode(self.translator(images, self.pixel_space), self.fusion_updates_encoder)
+                re_encoded = self.encode(self.translator(images, self.pixel_space), self.fusion_updates_encoder,
+                                         self.re_encoding_updates_bn_stats)
             else:
                 if self.fusion_updates_encoder != self.pixel_transfer_updates_encoder:
                     # the two paths disagree on cutting Enc's gradient: Dec runs once for each
