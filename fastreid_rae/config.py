@@ -230,8 +230,13 @@ def add_rae_config(cfg):
     _C.RAE.SOURCE_PRETRAIN.EPOCHS = 10
     # Of those, the last DECODER_EPOCHS train Dec alone (reconstruction + pixel GAN, Dis_p)
     # on the frozen Enc; the epochs before them train Enc alone (CE + triplet). Enc, then Dec
-    # (DESIGN.md); at least the first epoch trains Enc; ignored without pixel transfer.
+    # (DESIGN.md); at least the first epoch trains Enc unless MODEL.WEIGHTS gives a trained
+    # one; ignored without pixel transfer.
     _C.RAE.SOURCE_PRETRAIN.DECODER_EPOCHS = 3
+    # True: the config adapts a source-trained model, MODEL.WEIGHTS (e.g. a direct-transfer
+    # run's model_final.pth), and its schedule assumes one: training refuses to start from
+    # scratch without it. The synthetic ablation rows are such configs (docs/results.md).
+    _C.RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL = False
 
     _C.RAE.SOLVER = CN()
     # A step whose loss is NaN or inf is skipped with a warning; this many in a row stop the

@@ -29,6 +29,11 @@ ABLATION_DIR = REPO_ROOT / "configs/RAE/ablation"
 SETTINGS = {"duke2market": "configs/RAE/duke2market.yml",
             "synthetic": "configs/RAE/synthetic/duke2market.yml",
             "cuhk03_to_cuhk01": "configs/RAE/cuhk03_to_cuhk01.yml"}
+# the synthetic rows adapt the direct_transfer row's model: they change this config instead
+SYNTHETIC_FROM_SOURCE = "configs/RAE/synthetic/duke2market_from_source.yml"
+# ... and that row, the source model, trains Dec in one more epoch (Enc, then Dec)
+SOURCE_MODEL_SCHEDULE = {"RAE.SOURCE_PRETRAIN.EPOCHS": 11, "RAE.SOURCE_PRETRAIN.DECODER_EPOCHS": 1,
+                         "SOLVER.MAX_EPOCH": 11, "TEST.EVAL_PERIOD": 11}
 # Table IV row -> (FT, PT, F, PT mode, has a target set)
 ROWS = {"direct_transfer": (False, False, False, "post", False),
         "baseline": (False, False, False, "post", True),
@@ -69,16 +74,27 @@ def expected_translator_keys(setting, row):
 
 @pytest.mark.parametrize("setting,row", CASES, ids=[f"{s}/{r}" for s, r in CASES])
 def test_row_config_switches_its_modules_and_nothing_else(setting, row):
-    base = flatten(load_config(Variant("base", REPO_ROOT / SETTINGS[setting])))
+    source_model = setting == "synthetic" and row == "direct_transfer"
+    base_file = SYNTHETIC_FROM_SOURCE if setting == "synthetic" and not source_model else SETTINGS[setting]
+    base = flatten(load_config(Variant("base", REPO_ROOT / base_file)))
     cfg = flatten(load_config(Variant(row, ABLATION_DIR / setting / f"{row}.yml")))
     ft, pt, fusion, mode, has_target = ROWS[row]
     target = base["DATASETS.TARGET"] if has_target else ""
+    pt = pt or source_model  # the source model's Dec, which its evaluation does not use
     assert [cfg[key] for key in SWITCHES] == [ft, pt, fusion, mode, target]
     assert cfg["OUTPUT_DIR"] == f"logs/ablation/{setting}/{row}"
     translator = expected_translator_keys(setting, row)
     assert {key: cfg[key] for key in translator} == translator
+    schedule = SOURCE_MODEL_SCHEDULE if source_model else {}
+    assert {key: cfg[key] for key in schedule} == schedule
     changed = {key for key in base if base[key] != cfg[key]}
-    assert changed <= {*SWITCHES, *translator, "OUTPUT_DIR"}, f"{setting}/{row}: {changed}"
+    assert changed <= {*SWITCHES, *translator, *schedule, "OUTPUT_DIR"}, f"{setting}/{row}: {changed}"
+
+
+def test_synthetic_rows_adapt_the_source_model_for_the_same_epochs():
+    adapt = flatten(load_config(Variant("base", REPO_ROOT / SYNTHETIC_FROM_SOURCE)))
+    assert adapt["RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL"] is True
+    assert (adapt["RAE.SOURCE_PRETRAIN.EPOCHS"], adapt["SOLVER.MAX_EPOCH"]) == (0, 5)
 
 
 @pytest.mark.parametrize("row", list(ROWS))
@@ -91,9 +107,10 @@ def test_synthetic_row_builds_its_model(row, tmp_path):
         overrides += ["RAE.TRANSLATOR.WEIGHTS", str(weights)]
     model = build_model(load_config(variant, overrides))
     # a switched-off module has no parameters at all (STYLE.md: no zero-weight ghosts); PT-hat
-    # translates the images before Enc, so it has no Dec (Sec. IV-E)
+    # translates the images before Enc, so it has no Dec (Sec. IV-E); the direct-transfer row
+    # pre-trains the Dec the other rows start from
     assert (model.feature_discriminator is not None) == ft
-    assert (model.decoder is not None) == (pt and mode == "post")
+    assert (model.decoder is not None) == ((pt or row == "direct_transfer") and mode == "post")
     assert (model.fusion is not None) == fusion
 
 
@@ -293,17 +310,24 @@ def one_thread_children(monkeypatch):
 
 def test_ablation_trains_two_configs_x_two_seeds_then_resumes_without_training(
         tiny_world, tmp_path, capsys, one_thread_children):
-    names = ("direct_transfer", "baseline")
+    names = ("baseline", "direct_transfer")  # the source model's runs are trained first anyway
     configs = [ABLATION_DIR / f"synthetic/{name}.yml" for name in names]
     overrides = ["DATASETS.ROOT", str(tiny_world), *TINY_RUN]
     lines = []
-    written = ablation(configs, [0, 1], tmp_path, overrides, progress=lines.append)
+    written = ablation(configs, [0, 1], tmp_path, overrides, init_from="direct_transfer",
+                       progress=lines.append)
 
     runs = [tmp_path / name / f"seed{seed}" for name in names for seed in (0, 1)]
     assert all(run_state(run) == FINISHED for run in runs)
-    assert sum("done in" in line for line in lines) == 4
-    assert "SEED: 1" in (tmp_path / "baseline/seed1/config.yaml").read_text()
+    assert [line.split(":")[0] for line in lines if "done in" in line] == [
+        "[1/4] direct_transfer seed 0", "[2/4] direct_transfer seed 1",
+        "[3/4] baseline seed 0", "[4/4] baseline seed 1"]
+    for seed in (0, 1):  # each baseline adapted the source model of its own seed
+        dumped = (tmp_path / f"baseline/seed{seed}/config.yaml").read_text()
+        assert f"SEED: {seed}" in dumped
+        assert f"WEIGHTS: {tmp_path.resolve() / f'direct_transfer/seed{seed}/model_final.pth'}" in dumped
     table = written["table"].read_text()
+    assert table.index("| baseline |") < table.index("| direct_transfer |")  # as given
     assert "Test set: Market1501" in table
     for name in names:
         row = next(line for line in table.splitlines() if line.startswith(f"| {name} |"))
@@ -313,7 +337,7 @@ def test_ablation_trains_two_configs_x_two_seeds_then_resumes_without_training(
     # again, through the command line: every run is kept, none is retrained
     finals = {run: os.path.getmtime(run / "model_final.pth") for run in runs}
     ablation_cli()(["run", *map(str, configs), "--seeds", "0", "1", "--output-root", str(tmp_path),
-                    "--opts", *map(str, overrides)])
+                    "--init-from", "direct_transfer", "--opts", *map(str, overrides)])
     printed = capsys.readouterr().out
     assert printed.count("finished earlier") == 4 and "done in" not in printed
     assert {run: os.path.getmtime(run / "model_final.pth") for run in runs} == finals

@@ -86,3 +86,19 @@ def test_eval_only_reproduces_the_metrics_of_training(tiny_world, tmp_path):
     evaluated = read_final_metrics(tmp_path / "eval")["Market1501"]
     for key in ("Rank-1", "Rank-5", "mAP", "mINP"):
         assert evaluated[key] == pytest.approx(trained[key], abs=1e-6), key
+
+
+@pytest.mark.parametrize("weights, expected", [
+    ("", ["encoder", "encoder", "decoder", "adapt"]),
+    # a source-trained Enc is loaded: the pre-training epochs may all train Dec
+    ("source_model.pth", ["decoder", "decoder", "decoder", "adapt"]),
+])
+def test_training_stages_of_source_pretraining(weights, expected):
+    from fastreid_rae.engine.training_stage import training_stage
+
+    cfg = get_cfg()
+    add_rae_config(cfg)
+    cfg.merge_from_list(["MODEL.WEIGHTS", weights, "RAE.SOURCE_PRETRAIN.EPOCHS", 3,
+                         "RAE.SOURCE_PRETRAIN.DECODER_EPOCHS", 1 if not weights else 5])
+    assert [training_stage(cfg, epoch, has_decoder=True) for epoch in range(4)] == expected
+    assert training_stage(cfg, 0, has_decoder=False) == "encoder"

@@ -215,6 +215,9 @@ CONFIG_VALUE_CASES = [
                                                     "not found"),
     (["MODEL.BACKBONE.PRETRAIN", "True", "MODEL.BACKBONE.PRETRAIN_PATH", "/nowhere/r18.pth"],
      "MODEL.BACKBONE.PRETRAIN_PATH = '/nowhere/r18.pth' not found"),
+    (["RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL", "True"],
+     "RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL is True: this config adapts a source-trained model, "
+     "but MODEL.WEIGHTS is empty"),
 ]
 
 

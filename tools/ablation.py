@@ -3,12 +3,15 @@
 and plot mean ± std of mAP / Rank-1 / Rank-5 / Rank-10 on the target test set.
 
     python tools/ablation.py run configs/RAE/ablation/synthetic/*.yml --seeds 0 1 2 \\
+        --init-from direct_transfer \\
         --output-root logs/ablation/synthetic --opts DATASETS.ROOT datasets/synthetic
     python tools/ablation.py sweep configs/RAE/synthetic/duke2market.yml --values 0.1 1 10 100 \\
         --seeds 0 1 2 --output-root logs/sweep/synthetic --opts DATASETS.ROOT datasets/synthetic
 
 Each run trains into OUTPUT_ROOT/<config name or lambda_value>/seed<k> with SEED k;
 run it again and finished runs are kept, interrupted ones resume from their last checkpoint.
+`--init-from NAME`: every other config adapts the model of config NAME (a source-only run,
+trained first) of the same seed, as the synthetic ablation rows expect.
 `run` writes OUTPUT_ROOT/ablation.md and ablation.png, `sweep` sweep.md and sweep.png.
 """
 import argparse
@@ -23,7 +26,7 @@ from fastreid_rae.engine.config_loading import ConfigError  # noqa: E402
 
 # the user's to fix (a config, a path, a failed run whose log is quoted): the message, not a
 # traceback
-USER_ERRORS = (ConfigError, FileNotFoundError, RuntimeError)
+USER_ERRORS = (ConfigError, FileNotFoundError, RuntimeError, ValueError)
 
 
 def _common(parser):
@@ -42,6 +45,9 @@ def parse_args(argv=None):
     run = commands.add_parser("run", help="the component ablation: several configs")
     run.add_argument("configs", nargs="+",
                      help="config files, e.g. configs/RAE/ablation/synthetic/*.yml")
+    run.add_argument("--init-from", default=None, metavar="NAME",
+                     help="config name (e.g. direct_transfer) whose model_final.pth of the same "
+                          "seed is every other config's MODEL.WEIGHTS; trained first")
     _common(run)
     lambdas = commands.add_parser("sweep", help="Fig. 6: one config at several loss weights")
     lambdas.add_argument("config")
@@ -58,7 +64,7 @@ def main(argv=None):
                   dataset=args.dataset, progress=lambda line: print(line, flush=True))
     try:
         if args.command == "run":
-            written = ablation(args.configs, **common)
+            written = ablation(args.configs, init_from=args.init_from, **common)
         else:
             written = sweep(args.config, args.values, params=args.params, **common)
     except USER_ERRORS as error:

@@ -5,7 +5,8 @@
 
 Writes the `small` synthetic world (Duke-like labelled source, Market-like unlabelled target)
 to OUTPUT/world and trains, with tools/train_net.py, the rows of Table IV that tell the story:
-direct transfer (source labels only), the DBSCAN baseline (plus target pseudo-labels) and
+direct transfer (source labels only; its Enc and Dec are the source model), then, each
+adapting that model for the same epochs, the DBSCAN baseline (plus target pseudo-labels) and
 full RAE (plus feature transfer, pixel transfer and fusion), each into OUTPUT/<run>/seed<k>.
 Then prints mAP / Rank-1 / Rank-5 of each on the target domain's query/gallery. Finished
 runs are not repeated; an interrupted one resumes from its last checkpoint.
@@ -37,6 +38,8 @@ RUNS = {
                           REPO / "configs/Supervised/synthetic_market_supervised.yml"),
 }
 DEFAULT_RUNS = ("direct_transfer", "dbscan_baseline", "rae")
+SOURCE_MODEL_RUN = "direct_transfer"
+ADAPTS_SOURCE_MODEL = ("dbscan_baseline", "rae")  # their MODEL.WEIGHTS: its model_final.pth
 
 
 def parse_args(argv=None):
@@ -78,8 +81,17 @@ def main(argv=None):
         raise SystemExit(f"[demo] unknown run(s) {unknown}; valid: {list(RUNS)}")
     ensure_world(world, args.preset, args.seed)
 
-    runs = [Run(Variant(name, RUNS[name][1]), args.seed, output / name / f"seed{args.seed}")
-            for name in wanted]
+    if set(wanted) & set(ADAPTS_SOURCE_MODEL) and SOURCE_MODEL_RUN not in wanted:
+        print(f"[demo] {', '.join(sorted(set(wanted) & set(ADAPTS_SOURCE_MODEL)))} adapt(s) the "
+              f"{SOURCE_MODEL_RUN} model: training it first")
+        wanted.insert(0, SOURCE_MODEL_RUN)
+
+    def run_dir(name):
+        return output / name / f"seed{args.seed}"
+
+    runs = [Run(Variant(name, RUNS[name][1]), args.seed, run_dir(name),
+                run_dir(SOURCE_MODEL_RUN) / "model_final.pth" if name in ADAPTS_SOURCE_MODEL else None)
+            for name in sorted(wanted, key=lambda name: name != SOURCE_MODEL_RUN)]
     start = time.time()
     execute(runs, ["DATASETS.ROOT", str(world)], progress=lambda line: print(f"[demo] {line}", flush=True),
             on_output=show_progress)

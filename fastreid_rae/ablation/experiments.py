@@ -23,21 +23,25 @@ def _header(title: str, test_set: str, seeds: Sequence[int]) -> str:
 
 
 def _train_and_summarise(variants: Sequence[Variant], seeds: Sequence[int], output_root: Path,
-                         overrides: Sequence, dataset: Optional[str], **launch
-                         ) -> Tuple[List[Summary], str]:
+                         overrides: Sequence, dataset: Optional[str],
+                         init_from: Optional[str] = None, **launch) -> Tuple[List[Summary], str]:
     """Each variant's summary over its seeds, and the test set they are of."""
-    runs = plan_runs(variants, seeds, output_root)
+    runs = plan_runs(variants, seeds, output_root, init_from)
     execute(runs, overrides, **launch)
-    return summarise(runs, dataset), evaluated_test_set(runs[0], dataset)
+    summaries = {summary.name: summary for summary in summarise(runs, dataset)}
+    # the table keeps the order the configs were given in
+    return [summaries[variant.name] for variant in variants], evaluated_test_set(runs[0], dataset)
 
 
 def ablation(config_files: Sequence, seeds: Sequence[int], output_root, overrides: Sequence = (),
-             dataset: Optional[str] = None, python: str = sys.executable, train_script=TRAIN_NET,
+             dataset: Optional[str] = None, init_from: Optional[str] = None,
+             python: str = sys.executable, train_script=TRAIN_NET,
              progress: Callable[[str], None] = print) -> Dict[str, Path]:
-    """Train each config x seed, then write the table and the bar chart of all of them."""
+    """Train each config x seed, then write the table and the bar chart of all of them.
+    ``init_from``: see ``plan_runs``."""
     output_root = Path(output_root).resolve()
     summaries, test_set = _train_and_summarise(
-        config_variants(config_files), seeds, output_root, overrides, dataset,
+        config_variants(config_files), seeds, output_root, overrides, dataset, init_from,
         python=python, train_script=train_script, progress=progress)
     text = _header("Component ablation (Table IV)", test_set, seeds) + markdown_table(summaries)
     table = _write(output_root / "ablation.md", text)

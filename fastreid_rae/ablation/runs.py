@@ -30,14 +30,31 @@ class Run:
     variant: Variant
     seed: int
     output_dir: Path
+    weights: Optional[Path] = None  # MODEL.WEIGHTS: another run's model_final.pth
 
 
-def plan_runs(variants: Sequence[Variant], seeds: Sequence[int], output_root) -> List[Run]:
+def plan_runs(variants: Sequence[Variant], seeds: Sequence[int], output_root,
+              init_from: Optional[str] = None) -> List[Run]:
+    """Every variant x seed. ``init_from``: the name of one of the variants (e.g.
+    direct_transfer, a source-only run) whose model of the same seed every other variant
+    adapts (MODEL.WEIGHTS), as UDA methods start from a source-trained model; its runs come
+    first."""
     seeds = list(dict.fromkeys(int(seed) for seed in seeds))  # a repeated seed: one run
     if not seeds:
         raise ValueError("no seeds given: each variant needs at least one run")
     root = Path(output_root).resolve()
-    return [Run(variant, seed, root / variant.name / f"seed{seed}")
+    if init_from is not None:
+        names = [variant.name for variant in variants]
+        if init_from not in names:
+            raise ValueError(f"--init-from {init_from!r} is not one of the variants {names}")
+        variants = sorted(variants, key=lambda variant: variant.name != init_from)  # stable
+
+    def weights(variant: Variant, seed: int) -> Optional[Path]:
+        if init_from is None or variant.name == init_from:
+            return None
+        return root / init_from / f"seed{seed}" / "model_final.pth"
+
+    return [Run(variant, seed, root / variant.name / f"seed{seed}", weights(variant, seed))
             for variant in variants for seed in seeds]
 
 
@@ -52,8 +69,9 @@ def run_state(output_dir) -> str:
 
 
 def run_overrides(run: Run, overrides: Sequence = ()) -> list:
-    """The user's overrides, then the variant's, then the run's own seed and folder."""
-    return [*overrides, *run.variant.overrides, "SEED", run.seed, "OUTPUT_DIR", run.output_dir]
+    """The user's overrides, then the variant's, then the run's own weights, seed and folder."""
+    weights = ["MODEL.WEIGHTS", run.weights] if run.weights is not None else []
+    return [*overrides, *run.variant.overrides, *weights, "SEED", run.seed, "OUTPUT_DIR", run.output_dir]
 
 
 def train_command(run: Run, overrides: Sequence = (), python: str = sys.executable,

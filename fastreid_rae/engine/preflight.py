@@ -192,6 +192,15 @@ def check_schedule(cfg) -> None:
             f"DATASETS.TARGET empty to train on the source only")
 
 
+def check_source_model(cfg, eval_only: bool) -> None:
+    if cfg.RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL and not eval_only and not cfg.MODEL.WEIGHTS:
+        raise ConfigError(
+            "RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL is True: this config adapts a source-trained "
+            "model, but MODEL.WEIGHTS is empty; give one (e.g. MODEL.WEIGHTS "
+            "<direct-transfer run>/model_final.pth; tools/ablation.py run --init-from "
+            "direct_transfer does this per seed)")
+
+
 def check_device(cfg, num_gpus: int) -> None:
     try:
         device = torch.device(cfg.MODEL.DEVICE)
@@ -379,6 +388,7 @@ def preflight(cfg, args) -> None:
     check_input_sizes(cfg)
     check_device(cfg, num_gpus)
     check_weights(cfg, eval_only)
+    check_source_model(cfg, eval_only)
     if not eval_only:  # what only training reads; evaluating into a run's own folder is expected
         check_batch(cfg, world_size)
         check_schedule(cfg)

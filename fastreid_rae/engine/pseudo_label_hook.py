@@ -1,6 +1,6 @@
 """Algorithm 1, step 1, once per epoch: extract target features, ask the configured backend
 for pseudo-labels, re-initialise the target classifier from the cluster centres, and give
-the step a new target stream over the inliers. Before that, the source pre-training stages.
+the step a new target stream over the inliers; nothing in the source pre-training epochs.
 
 The epoch's labels are part of the checkpoint (``state_dict``): a run resumed mid-epoch
 continues on them, without clustering again."""
@@ -21,16 +21,6 @@ from .distributed import average_buffers, unwrap
 logger = logging.getLogger(__name__)
 
 TARGET_STREAM = 1  # the target streams' tag in derived_seed (the source stream is the run seed)
-
-
-def training_stage(cfg, epoch: int, has_decoder: bool) -> str:
-    """"encoder" / "decoder" for the source pre-training epochs (Enc, then Dec), then "adapt"."""
-    pretrain = cfg.RAE.SOURCE_PRETRAIN
-    if epoch >= pretrain.EPOCHS:
-        return "adapt"
-    decoder_epochs = min(pretrain.DECODER_EPOCHS, pretrain.EPOCHS - 1) if has_decoder else 0
-    decoder_start = pretrain.EPOCHS - decoder_epochs
-    return "decoder" if epoch >= decoder_start else "encoder"
 
 
 def _gather_features(features: torch.Tensor) -> torch.Tensor:
@@ -75,8 +65,7 @@ class PseudoLabelHook(HookBase):
     def before_epoch(self):
         epoch = self.trainer.epoch
         step = self.trainer._trainer
-        step.stage = training_stage(self.cfg, epoch, unwrap(self.trainer.model).decoder is not None)
-        if step.stage != "adapt":  # source pre-training, Sec. III
+        if step.stage != "adapt":  # source pre-training, Sec. III (set by TrainingStageHook)
             step.set_target_loader(None)
             return
         if self.labels_epoch != epoch:  # else: resumed mid-epoch, the labels are restored

@@ -20,8 +20,8 @@ class NonFiniteLossError(FloatingPointError):
 
 
 class RAEStep(SimpleTrainer):
-    """``stage`` ("encoder", "decoder", "adapt") and the target stream are set by the
-    pseudo-labelling hook at each epoch start."""
+    """``stage`` ("encoder", "decoder", "adapt") is set by TrainingStageHook and the target
+    stream by the pseudo-labelling hook at each epoch start."""
 
     def __init__(self, model, source_loader, optimizer, discriminator_optimizer=None,
                  max_nonfinite_steps: int = 5):

@@ -15,9 +15,11 @@ from ..data.target import build_target_images
 from ..evaluation import write_results
 from ..evaluation.chunked import build_reid_evaluator
 from .checkpoint import IterationCheckpointer, TrainingState, set_rng_states
-from .pseudo_label_hook import PseudoLabelHook
+from ..modeling.meta_arch.rae import RAE
 from .distributed import average_buffers, parameters_outside_ddp, unwrap
+from .pseudo_label_hook import PseudoLabelHook
 from .rae_step import RAEStep
+from .training_stage import TrainingStageHook
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +57,9 @@ class UDATrainer(DefaultTrainer):
         checkpointables = self.checkpointer.checkpointables
         checkpointables["training_state"] = self.training_state
         self.start_iter = 0
-        extra_hooks = []
+        # before the pseudo-labelling hook, which reads the stage; only RAE has stages (a
+        # plain fastreid model never gets a stage argument)
+        extra_hooks = [TrainingStageHook(cfg)] if isinstance(unwrap(model), RAE) else []
         self.pseudo_label_hook = None
         if cfg.DATASETS.TARGET:
             self.pseudo_label_hook = PseudoLabelHook(cfg, build_target_images(cfg), self.training_state.run_seed)
