@@ -30,6 +30,25 @@ from fastreid_rae.pseudo_labels.synthetic import make_reid_like_features
 # A straightforward dense reference: SpCL's compute_jaccard_distance written out on full
 # N x N matrices (Zhong et al.'s N(i, k) = i and its k nearest), then sklearn DBSCAN.
 # --------------------------------------------------------------------------------------
+def expanded_reciprocal_neighbours(rank: np.ndarray, i: int, k1: int) -> np.ndarray:
+    """R*(i, k1) of Zhong et al.: i's k1-reciprocal neighbours, expanded by each one's
+    k1/2-reciprocal set that shares over 2/3 of its members with them. ``rank[j]``: j's
+    neighbours nearest first (j itself first), at least k1 + 1 of them."""
+    def k_reciprocal(j, k):
+        forward = rank[j, : k + 1]
+        backward = rank[forward, : k + 1]
+        return forward[(backward == j).any(axis=1)]
+
+    k_half = int(np.around(k1 / 2))
+    reciprocal = k_reciprocal(i, k1)
+    expanded = reciprocal
+    for candidate in reciprocal:
+        candidate_set = k_reciprocal(candidate, k_half)
+        if len(np.intersect1d(candidate_set, reciprocal)) > 2 / 3 * len(candidate_set):
+            expanded = np.append(expanded, candidate_set)
+    return np.unique(expanded)
+
+
 def dense_jaccard_reference(features: np.ndarray, k1: int, k2: int) -> np.ndarray:
     x = features.astype(np.float64)
     num = len(x)
@@ -37,21 +56,9 @@ def dense_jaccard_reference(features: np.ndarray, k1: int, k2: int) -> np.ndarra
     dist = np.maximum(squared[:, None] + squared[None, :] - 2.0 * x @ x.T, 0.0)
     rank = np.argsort(dist, axis=1, kind="stable")
 
-    def k_reciprocal(i, k):
-        forward = rank[i, : k + 1]
-        backward = rank[forward, : k + 1]
-        return forward[(backward == i).any(axis=1)]
-
-    k_half = int(np.around(k1 / 2))
     encoding = np.zeros((num, num))
     for i in range(num):
-        reciprocal = k_reciprocal(i, k1)
-        expanded = reciprocal
-        for candidate in reciprocal:
-            candidate_set = k_reciprocal(candidate, k_half)
-            if len(np.intersect1d(candidate_set, reciprocal)) > 2 / 3 * len(candidate_set):
-                expanded = np.append(expanded, candidate_set)
-        expanded = np.unique(expanded)
+        expanded = expanded_reciprocal_neighbours(rank, i, k1)
         weights = np.exp(-dist[i, expanded])
         encoding[i, expanded] = weights / weights.sum()
     if k2 != 1:
@@ -86,21 +93,9 @@ def dense_jaccard_reference_float32(features: np.ndarray, k1: int, k2: int):
         block[torch.arange(len(block)), torch.arange(start, start + len(block))] = -1.0  # self first
         rank[start:start + 1024] = torch.topk(block, k1 + 1, largest=False, sorted=True).indices.numpy()
 
-    def k_reciprocal(i, k):
-        forward = rank[i, : k + 1]
-        backward = rank[forward, : k + 1]
-        return forward[(backward == i).any(axis=1)]
-
-    k_half = int(np.around(k1 / 2))
     encoding = np.zeros((num, num), dtype=np.float32)
     for i in range(num):
-        reciprocal = k_reciprocal(i, k1)
-        expanded = reciprocal
-        for candidate in reciprocal:
-            candidate_set = k_reciprocal(candidate, k_half)
-            if len(np.intersect1d(candidate_set, reciprocal)) > 2 / 3 * len(candidate_set):
-                expanded = np.append(expanded, candidate_set)
-        expanded = np.unique(expanded)
+        expanded = expanded_reciprocal_neighbours(rank, i, k1)
         dist = (squared[i] + squared[expanded] - 2.0 * x[expanded] @ x[i]).clamp_min_(0.0).numpy()
         weights = np.exp(-dist)
         encoding[i, expanded] = weights / weights.sum()
