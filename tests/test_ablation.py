@@ -176,6 +176,20 @@ def test_run_state_and_command(tmp_path):
                        "OUTPUT_DIR", str(run.output_dir)]
 
 
+def test_init_from_gives_weights_only_to_configs_that_adapt_a_source_model(tmp_path):
+    variants = [Variant("ft", ABLATION_DIR / "synthetic/ft.yml"),  # adapts a source model
+                Variant("paper_ft", ABLATION_DIR / "duke2market/ft.yml"),  # pre-trains its own
+                Variant("direct_transfer", ABLATION_DIR / "synthetic/direct_transfer.yml")]
+    runs = plan_runs(variants, [0, 1], tmp_path, init_from="direct_transfer")
+    assert [(run.variant.name, run.seed) for run in runs][:2] == [("direct_transfer", 0),
+                                                                   ("direct_transfer", 1)]
+    weights = {(run.variant.name, run.seed): run.weights for run in runs}
+    assert weights[("ft", 1)] == tmp_path.resolve() / "direct_transfer/seed1/model_final.pth"
+    assert weights[("paper_ft", 0)] is None and weights[("direct_transfer", 0)] is None
+    with pytest.raises(ValueError, match="--init-from 'baseline' is not one of the variants"):
+        plan_runs(variants, [0], tmp_path, init_from="baseline")
+
+
 def test_a_failing_run_raises_with_its_config_and_log(tmp_path):
     failing = tmp_path / "failing_train_net.py"
     failing.write_text("import sys\nprint('CUDA out of memory')\nsys.exit(3)\n")

@@ -20,8 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import fastreid_rae  # noqa: E402,F401
-from fastreid_rae.ablation.runs import Run, execute  # noqa: E402
-from fastreid_rae.ablation.variants import Variant  # noqa: E402
+from fastreid_rae.ablation.runs import execute, plan_runs  # noqa: E402
+from fastreid_rae.ablation.variants import Variant, adapts_source_model  # noqa: E402
 from fastreid_rae.data.synthetic import generate_world  # noqa: E402
 from fastreid_rae.data.synthetic.world import load_world_card  # noqa: E402
 from fastreid_rae.evaluation import read_final_metrics  # noqa: E402
@@ -38,8 +38,7 @@ RUNS = {
                           REPO / "configs/Supervised/synthetic_market_supervised.yml"),
 }
 DEFAULT_RUNS = ("direct_transfer", "dbscan_baseline", "rae")
-SOURCE_MODEL_RUN = "direct_transfer"
-ADAPTS_SOURCE_MODEL = ("dbscan_baseline", "rae")  # their MODEL.WEIGHTS: its model_final.pth
+SOURCE_MODEL_RUN = "direct_transfer"  # its model_final.pth: MODEL.WEIGHTS of the runs adapting a source model
 
 
 def parse_args(argv=None):
@@ -81,17 +80,12 @@ def main(argv=None):
         raise SystemExit(f"[demo] unknown run(s) {unknown}; valid: {list(RUNS)}")
     ensure_world(world, args.preset, args.seed)
 
-    if set(wanted) & set(ADAPTS_SOURCE_MODEL) and SOURCE_MODEL_RUN not in wanted:
-        print(f"[demo] {', '.join(sorted(set(wanted) & set(ADAPTS_SOURCE_MODEL)))} adapt(s) the "
-              f"{SOURCE_MODEL_RUN} model: training it first")
-        wanted.insert(0, SOURCE_MODEL_RUN)
-
-    def run_dir(name):
-        return output / name / f"seed{args.seed}"
-
-    runs = [Run(Variant(name, RUNS[name][1]), args.seed, run_dir(name),
-                run_dir(SOURCE_MODEL_RUN) / "model_final.pth" if name in ADAPTS_SOURCE_MODEL else None)
-            for name in sorted(wanted, key=lambda name: name != SOURCE_MODEL_RUN)]
+    variants = [Variant(name, RUNS[name][1]) for name in wanted]
+    adapting = [variant.name for variant in variants if adapts_source_model(variant)]
+    if adapting and SOURCE_MODEL_RUN not in wanted:
+        print(f"[demo] {', '.join(adapting)} adapt(s) the {SOURCE_MODEL_RUN} model: training it first")
+        variants.insert(0, Variant(SOURCE_MODEL_RUN, RUNS[SOURCE_MODEL_RUN][1]))
+    runs = plan_runs(variants, [args.seed], output, init_from=SOURCE_MODEL_RUN)
     start = time.time()
     execute(runs, ["DATASETS.ROOT", str(world)], progress=lambda line: print(f"[demo] {line}", flush=True),
             on_output=show_progress)

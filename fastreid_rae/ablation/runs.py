@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, List, Optional, Sequence
 
 from ..evaluation.results import RESULTS_FILE, read_final_metrics
-from .variants import Variant, check_overrides, load_config
+from .variants import Variant, adapts_source_model, check_overrides, load_config
 
 TRAIN_NET = Path(__file__).resolve().parents[2] / "tools" / "train_net.py"
 TRAIN_LOG = "train_net.out"  # the subprocess's stdout and stderr, next to fastreid's log.txt
@@ -36,9 +36,9 @@ class Run:
 def plan_runs(variants: Sequence[Variant], seeds: Sequence[int], output_root,
               init_from: Optional[str] = None) -> List[Run]:
     """Every variant x seed. ``init_from``: the name of one of the variants (e.g.
-    direct_transfer, a source-only run) whose model of the same seed every other variant
-    adapts (MODEL.WEIGHTS), as UDA methods start from a source-trained model; its runs come
-    first."""
+    direct_transfer, a source-only run) whose model of the same seed the variants whose
+    config adapts a source model (``adapts_source_model``) load as MODEL.WEIGHTS, as UDA
+    methods start from a source-trained model; its runs come first."""
     seeds = list(dict.fromkeys(int(seed) for seed in seeds))  # a repeated seed: one run
     if not seeds:
         raise ValueError("no seeds given: each variant needs at least one run")
@@ -48,11 +48,11 @@ def plan_runs(variants: Sequence[Variant], seeds: Sequence[int], output_root,
         if init_from not in names:
             raise ValueError(f"--init-from {init_from!r} is not one of the variants {names}")
         variants = sorted(variants, key=lambda variant: variant.name != init_from)  # stable
+    adapting = {variant.name for variant in variants
+                if init_from is not None and variant.name != init_from and adapts_source_model(variant)}
 
     def weights(variant: Variant, seed: int) -> Optional[Path]:
-        if init_from is None or variant.name == init_from:
-            return None
-        return root / init_from / f"seed{seed}" / "model_final.pth"
+        return root / init_from / f"seed{seed}" / "model_final.pth" if variant.name in adapting else None
 
     return [Run(variant, seed, root / variant.name / f"seed{seed}", weights(variant, seed))
             for variant in variants for seed in seeds]

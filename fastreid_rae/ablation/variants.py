@@ -84,3 +84,9 @@ def load_config(variant: Variant, overrides: Sequence = ()):
     except ConfigError as error:
         raise ConfigError(f"{variant.name} ({variant.config_file}): {error}") from None
     return cfg
+
+
+def adapts_source_model(variant: Variant) -> bool:
+    """Whether the variant's config adapts a source-trained model (its
+    RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL), i.e. needs another run's MODEL.WEIGHTS."""
+    return bool(load_config(variant).RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL)

@@ -14,8 +14,8 @@ from ..data import build as data_build
 from ..data.target import build_target_images
 from ..evaluation import write_results
 from ..evaluation.chunked import build_reid_evaluator
-from .checkpoint import IterationCheckpointer, TrainingState, set_rng_states
 from ..modeling.meta_arch.rae import RAE
+from .checkpoint import IterationCheckpointer, TrainingState, set_rng_states
 from .distributed import average_buffers, parameters_outside_ddp, unwrap
 from .pseudo_label_hook import PseudoLabelHook
 from .rae_step import RAEStep
