@@ -4,6 +4,8 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 from fastreid_rae.evaluation import read_final_metrics
 
 from .conftest import REPO_ROOT
@@ -32,3 +34,17 @@ def test_killed_three_times_then_resumed_ends_with_identical_metrics(tiny_world,
     assert read_final_metrics(killed) == read_final_metrics(tmp_path / "once")
     # the half-written checkpoint was never renamed into place
     assert not any(path.suffix == ".pth" and path.stat().st_size == 0 for path in killed.iterdir())
+
+
+def test_a_failed_write_names_the_file_and_leaves_the_old_one(tmp_path):
+    from fastreid_rae.atomic import atomic_open
+
+    checkpoint = tmp_path / "model_0001.pth"
+    checkpoint.write_bytes(b"good")
+    # torch.save on a full disk fails like this, naming no file
+    with pytest.raises(OSError, match=r"could not write .*model_0001\.pth \(\d+ MiB free.*unexpected pos"):
+        with atomic_open(checkpoint, "wb") as f:
+            f.write(b"half")
+            raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 6478592 vs 6478488")
+    assert checkpoint.read_bytes() == b"good"
+    assert [path.name for path in tmp_path.iterdir()] == ["model_0001.pth"]
