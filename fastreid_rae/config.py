@@ -41,6 +41,10 @@ def add_rae_config(cfg):
     # Value of a white pixel in the loader's images (fastreid's ToTensor keeps 0..255); maps
     # images to Dec's tanh range [-1, 1] and back.
     _C.RAE.PIXEL_TRANSFER.INPUT_PIXEL_MAX = 255.0
+    # Eq. (12) / (15): "l2_norm" (||I - I^||_2 per image, as printed) or "mse" (per pixel,
+    # ~30x weaker against lambda_pix_gan's GAN term: Dec then never learned to reconstruct;
+    # docs/model.md, "Reconstruction loss").
+    _C.RAE.PIXEL_TRANSFER.RECONSTRUCTION_LOSS = "l2_norm"
     # Dec, Sec. IV-B: three fractional-strided (transposed) convs, BN + ReLU but the last, tanh.
     # Each doubles H and W, so Dec outputs input/2 from a last-stride-1 map (input/16).
     _C.RAE.PIXEL_TRANSFER.DECODER = CN()

@@ -18,6 +18,7 @@ from fastreid_rae.ablation import (FINISHED, METRICS, NEW, PARTIAL, Run, Summary
                                    bar_chart, config_variants, execute, load_config,
                                    markdown_table, plan_runs, run_state, summarise,
                                    sweep_plot, sweep_variants, train_command)
+from fastreid_rae.engine.training_stage import training_stage
 from fastreid_rae.evaluation import write_results
 from fastreid_rae.translation import TranslatorTrainer
 
@@ -29,11 +30,12 @@ ABLATION_DIR = REPO_ROOT / "configs/RAE/ablation"
 SETTINGS = {"duke2market": "configs/RAE/duke2market.yml",
             "synthetic": "configs/RAE/synthetic/duke2market.yml",
             "cuhk03_to_cuhk01": "configs/RAE/cuhk03_to_cuhk01.yml"}
-# the synthetic rows adapt the direct_transfer row's model: they change this config instead
+# the synthetic rows adapt the direct_transfer row's model: they change this config instead,
 SYNTHETIC_FROM_SOURCE = "configs/RAE/synthetic/duke2market_from_source.yml"
-# ... and that row, the source model, trains Dec in one more epoch (Enc, then Dec)
-SOURCE_MODEL_SCHEDULE = {"RAE.SOURCE_PRETRAIN.EPOCHS": 11, "RAE.SOURCE_PRETRAIN.DECODER_EPOCHS": 1,
-                         "SOLVER.MAX_EPOCH": 11, "TEST.EVAL_PERIOD": 11}
+# ... or, with a Dec, this one, which trains Dec on that model first
+SYNTHETIC_DECODER_FIRST = "configs/RAE/synthetic/duke2market_from_source_decoder_first.yml"
+# ... and that row, the source model, is 10 epochs of Enc alone
+SOURCE_MODEL_SCHEDULE = {"RAE.SOURCE_PRETRAIN.EPOCHS": 10}
 # Table IV row -> (FT, PT, F, PT mode, has a target set)
 ROWS = {"direct_transfer": (False, False, False, "post", False),
         "baseline": (False, False, False, "post", True),
@@ -75,12 +77,13 @@ def expected_translator_keys(setting, row):
 @pytest.mark.parametrize("setting,row", CASES, ids=[f"{s}/{r}" for s, r in CASES])
 def test_row_config_switches_its_modules_and_nothing_else(setting, row):
     source_model = setting == "synthetic" and row == "direct_transfer"
-    base_file = SYNTHETIC_FROM_SOURCE if setting == "synthetic" and not source_model else SETTINGS[setting]
+    ft, pt, fusion, mode, has_target = ROWS[row]
+    base_file = SETTINGS[setting]
+    if setting == "synthetic" and not source_model:
+        base_file = SYNTHETIC_DECODER_FIRST if pt and mode == "post" else SYNTHETIC_FROM_SOURCE
     base = flatten(load_config(Variant("base", REPO_ROOT / base_file)))
     cfg = flatten(load_config(Variant(row, ABLATION_DIR / setting / f"{row}.yml")))
-    ft, pt, fusion, mode, has_target = ROWS[row]
     target = base["DATASETS.TARGET"] if has_target else ""
-    pt = pt or source_model  # the source model's Dec, which its evaluation does not use
     assert [cfg[key] for key in SWITCHES] == [ft, pt, fusion, mode, target]
     assert cfg["OUTPUT_DIR"] == f"logs/ablation/{setting}/{row}"
     translator = expected_translator_keys(setting, row)
@@ -91,10 +94,16 @@ def test_row_config_switches_its_modules_and_nothing_else(setting, row):
     assert changed <= {*SWITCHES, *translator, *schedule, "OUTPUT_DIR"}, f"{setting}/{row}: {changed}"
 
 
-def test_synthetic_rows_adapt_the_source_model_for_the_same_epochs():
-    adapt = flatten(load_config(Variant("base", REPO_ROOT / SYNTHETIC_FROM_SOURCE)))
-    assert adapt["RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL"] is True
-    assert (adapt["RAE.SOURCE_PRETRAIN.EPOCHS"], adapt["SOLVER.MAX_EPOCH"]) == (0, 5)
+@pytest.mark.parametrize("row", [row for row in ROWS if row != "direct_transfer"])
+def test_synthetic_rows_adapt_the_source_model_for_the_same_epochs(row):
+    cfg = load_config(Variant(row, ABLATION_DIR / "synthetic" / f"{row}.yml"), ["MODEL.WEIGHTS", "source.pth"])
+    _, pt, _, mode, _ = ROWS[row]
+    has_decoder = pt and mode == "post"
+    assert cfg.RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL is True
+    stages = [training_stage(cfg, epoch, has_decoder) for epoch in range(cfg.SOLVER.MAX_EPOCH)]
+    # Enc is never trained on the source alone again; a Dec first trains on the frozen Enc
+    assert stages == ["decoder"] * (4 if has_decoder else 0) + ["adapt"] * 5
+    assert cfg.SOLVER.STEPS == [cfg.SOLVER.MAX_EPOCH] and cfg.TEST.EVAL_PERIOD == cfg.SOLVER.MAX_EPOCH
 
 
 @pytest.mark.parametrize("row", list(ROWS))
@@ -107,10 +116,9 @@ def test_synthetic_row_builds_its_model(row, tmp_path):
         overrides += ["RAE.TRANSLATOR.WEIGHTS", str(weights)]
     model = build_model(load_config(variant, overrides))
     # a switched-off module has no parameters at all (STYLE.md: no zero-weight ghosts); PT-hat
-    # translates the images before Enc, so it has no Dec (Sec. IV-E); the direct-transfer row
-    # pre-trains the Dec the other rows start from
+    # translates the images before Enc, so it has no Dec (Sec. IV-E)
     assert (model.feature_discriminator is not None) == ft
-    assert (model.decoder is not None) == ((pt or row == "direct_transfer") and mode == "post")
+    assert (model.decoder is not None) == (pt and mode == "post")
     assert (model.fusion is not None) == fusion
 
 

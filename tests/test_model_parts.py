@@ -9,14 +9,23 @@ import torch
 import torch.nn.functional as F
 
 import fastreid_rae.modeling  # noqa: F401  (registers RAE's parts)
+from fastreid.config import get_cfg
+from fastreid_rae.config import add_rae_config
 from fastreid_rae.modeling import (
     FactorizedBilinearPooling, LeastSquaresGANLoss, NonSaturatingGANLoss, PixelSpace, RAEEmbeddingHead,
     ResizableClassifier, StridedConvDiscriminator, TransposedConvDecoder,
 )
-from fastreid_rae.modeling.losses import identity_losses, reconstruction_loss
+from fastreid_rae.modeling.losses import build_reconstruction_loss, identity_losses, l2_norm, mse
 
 
 # ---- Eq. (19)-(20) --------------------------------------------------------------------------
+
+def default_cfg(*opts):
+    cfg = get_cfg()
+    add_rae_config(cfg)
+    cfg.merge_from_list(list(opts))
+    return cfg
+
 
 def bilinear_by_hand(pooling, first, second):
     """z = mean over locations of Q^T (U^T f1 o V^T f2), with explicit loops."""
@@ -84,11 +93,28 @@ def test_least_squares_gan_loss_by_hand():
         ((2 - 1) ** 2 + (-1 - 1) ** 2) / 2 + (0.5 ** 2 + 3.0 ** 2) / 2)
 
 
-def test_reconstruction_loss_is_pixel_mean_squared_error():
+def test_reconstruction_losses_by_hand():
     reconstructed, target = torch.zeros(2, 3, 2, 2), torch.zeros(2, 3, 2, 2)
-    target[0, 0, 0, 0] = 1.0
-    target[1, 2, 1, 1] = -0.5
-    assert reconstruction_loss(reconstructed, target).item() == pytest.approx((1 + 0.25) / 24)
+    target[0, 0, 0, 0], target[0, 1, 0, 1] = 0.6, 0.8  # image 0: norm 1
+    target[1, 2, 1, 1] = -0.5  # image 1: norm 0.5
+    assert l2_norm(reconstructed, target).item() == pytest.approx((1.0 + 0.5) / 2)
+    assert mse(reconstructed, target).item() == pytest.approx((0.36 + 0.64 + 0.25) / 24)
+    # a perfect reconstruction has a zero gradient, not a NaN one (the norm's kink at 0)
+    perfect = target.clone().requires_grad_(True)
+    l2_norm(perfect, target).backward()
+    assert torch.equal(perfect.grad, torch.zeros_like(target))
+
+
+@pytest.mark.parametrize("name, expected", [("l2_norm", l2_norm), ("mse", mse)])
+def test_the_reconstruction_loss_is_chosen_by_its_key(name, expected):
+    cfg = default_cfg("RAE.PIXEL_TRANSFER.RECONSTRUCTION_LOSS", name)
+    assert build_reconstruction_loss(cfg) is expected
+
+
+def test_an_unknown_reconstruction_loss_names_its_key():
+    cfg = default_cfg("RAE.PIXEL_TRANSFER.RECONSTRUCTION_LOSS", "l1")
+    with pytest.raises(KeyError, match=r"RAE.PIXEL_TRANSFER.RECONSTRUCTION_LOSS = 'l1'.*'l2_norm', 'mse'"):
+        build_reconstruction_loss(cfg)
 
 
 def test_identity_losses_by_hand():

@@ -5,9 +5,10 @@
 
 Writes the `small` synthetic world (Duke-like labelled source, Market-like unlabelled target)
 to OUTPUT/world and trains, with tools/train_net.py, the rows of Table IV that tell the story:
-direct transfer (source labels only; its Enc and Dec are the source model), then, each
-adapting that model for the same epochs, the DBSCAN baseline (plus target pseudo-labels) and
-full RAE (plus feature transfer, pixel transfer and fusion), each into OUTPUT/<run>/seed<k>.
+direct transfer (source labels only; its Enc is the source model), then, each adapting that
+Enc for the same epochs, the DBSCAN baseline (plus target pseudo-labels) and full RAE (plus
+feature transfer, pixel transfer and fusion; its Dec first trains on the frozen Enc), each
+into OUTPUT/<run>/seed<k>.
 Then prints mAP / Rank-1 / Rank-5 of each on the target domain's query/gallery. Finished
 runs are not repeated; an interrupted one resumes from its last checkpoint.
 """

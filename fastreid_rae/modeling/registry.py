@@ -1,7 +1,8 @@
 """Registries for the RAE parts fastreid has no registry for.
 
 Each is filled by a decorator at the part's definition; a config names the part
-(``RAE.PIXEL_TRANSFER.DECODER.NAME``, ``RAE.*.DISCRIMINATOR.NAME``, ``RAE.GAN.LOSS``).
+(``RAE.PIXEL_TRANSFER.DECODER.NAME``, ``RAE.*.DISCRIMINATOR.NAME``, ``RAE.GAN.LOSS``,
+``RAE.PIXEL_TRANSFER.RECONSTRUCTION_LOSS``).
 """
 from fastreid.utils.registry import Registry
 
@@ -25,12 +26,22 @@ GAN objectives: called as ``obj()``; the instance has ``generator(fake_logits)``
 """
 
 
-def build_from_registry(registry, name: str, config_key: str, **kwargs):
-    """``registry.get(name)(**kwargs)``, with an error naming the config key and the choices."""
+RECONSTRUCTION_LOSS_REGISTRY = Registry("RAE_RECONSTRUCTION_LOSS")
+RECONSTRUCTION_LOSS_REGISTRY.__doc__ = """
+Reconstruction losses of Eq. (12) / (15): functions ``f(reconstructed, target) -> scalar``.
+"""
+
+
+def get_registered(registry, name: str, config_key: str):
+    """``registry.get(name)``, with an error naming the config key and the choices."""
     try:
-        part = registry.get(name)
+        return registry.get(name)
     except KeyError:
         # fastreid's Registry has no public listing; its map is the only source of the choices
         choices = sorted(registry._obj_map)
         raise KeyError(f"{config_key} = {name!r} is not registered; expected one of {choices}") from None
-    return part(**kwargs)
+
+
+def build_from_registry(registry, name: str, config_key: str, **kwargs):
+    """``registry.get(name)(**kwargs)``, with an error naming the config key and the choices."""
+    return get_registered(registry, name, config_key)(**kwargs)

@@ -13,7 +13,7 @@ from torch import nn
 from ..decoder import build_decoder
 from ..discriminators import build_feature_discriminator, build_pixel_discriminator
 from ..heads import RAEEmbeddingHead
-from ..losses import build_gan_loss, identity_loss_kwargs, identity_losses, reconstruction_loss
+from ..losses import build_gan_loss, build_reconstruction_loss, identity_loss_kwargs, identity_losses
 from ..pixels import PixelSpace
 from ..registry import build_from_registry
 from ...translation.pre_pixel_transfer import build_source_style_translation, check_pre_pixel_transfer_config
@@ -88,6 +88,7 @@ class RAE(nn.Module):
         feat_dim: int,
         gan_loss,
         identity_loss_kwargs: dict,
+        reconstruction_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
         lambda_tri: float,
         lambda_feat_gan: float,
         lambda_pix_gan: float,
@@ -122,6 +123,7 @@ class RAE(nn.Module):
         self.fusion = fusion
         self.translator = translator  # pre mode + fusion: frozen G_t2s (translation/pre_pixel_transfer.py)
         self.gan_loss = gan_loss
+        self.reconstruction_loss = reconstruction_loss
         self.identity_loss_kwargs = identity_loss_kwargs
         self.lambda_tri = lambda_tri
         self.lambda_feat_gan = lambda_feat_gan
@@ -145,6 +147,7 @@ class RAE(nn.Module):
             "feat_dim": cfg.MODEL.BACKBONE.FEAT_DIM,
             "gan_loss": build_gan_loss(cfg),
             "identity_loss_kwargs": identity_loss_kwargs(cfg),
+            "reconstruction_loss": build_reconstruction_loss(cfg),
             "lambda_tri": rae.LOSS.LAMBDA_TRI,
             "lambda_feat_gan": rae.LOSS.LAMBDA_FEAT_GAN,
             "lambda_pix_gan": rae.LOSS.LAMBDA_PIX_GAN,
@@ -309,7 +312,7 @@ class RAE(nn.Module):
         losses = {}
         for domain in domains:
             # Eq. (12) / (15)
-            losses[f"loss_reconst_{domain}"] = reconstruction_loss(domain_reconstructed[domain], real[domain])
+            losses[f"loss_reconst_{domain}"] = self.reconstruction_loss(domain_reconstructed[domain], real[domain])
             # Eq. (13) Dec's term (source) / Eq. (16) (target): look like real source images
             losses[f"loss_pix_gan_{domain}"] = self.lambda_pix_gan * self.gan_loss.generator(domain_logits[domain])
         cache.real_source_images = real["source"]
