@@ -20,8 +20,8 @@ def training_stage(cfg, epoch: int, has_decoder: bool) -> str:
 class TrainingStageHook(HookBase):
     """Sets the step's stage at each epoch start, before the pseudo-labelling hook reads it.
     A source-only run (direct transfer) has stages too: with RAE.PIXEL_TRANSFER on, its last
-    DECODER_EPOCHS train Dec on the frozen Enc, so that the adaptation runs can start from
-    its Enc and Dec (MODEL.WEIGHTS)."""
+    DECODER_EPOCHS train Dec on the frozen Enc. A run with a Dec that adapts a
+    source model (MODEL.WEIGHTS) spends all its pre-training epochs on Dec."""
 
     def __init__(self, cfg):
         self.cfg = cfg
