@@ -9,23 +9,16 @@ import torch
 import torch.nn.functional as F
 
 import fastreid_rae.modeling  # noqa: F401  (registers RAE's parts)
-from fastreid.config import get_cfg
-from fastreid_rae.config import add_rae_config
 from fastreid_rae.modeling import (
     FactorizedBilinearPooling, LeastSquaresGANLoss, NonSaturatingGANLoss, PixelSpace, RAEEmbeddingHead,
     ResizableClassifier, StridedConvDiscriminator, TransposedConvDecoder,
 )
 from fastreid_rae.modeling.losses import build_reconstruction_loss, identity_losses, l2_norm, mse
 
+from .test_model import rae_cfg
+
 
 # ---- Eq. (19)-(20) --------------------------------------------------------------------------
-
-def default_cfg(*opts):
-    cfg = get_cfg()
-    add_rae_config(cfg)
-    cfg.merge_from_list(list(opts))
-    return cfg
-
 
 def bilinear_by_hand(pooling, first, second):
     """z = mean over locations of Q^T (U^T f1 o V^T f2), with explicit loops."""
@@ -107,12 +100,12 @@ def test_reconstruction_losses_by_hand():
 
 @pytest.mark.parametrize("name, expected", [("l2_norm", l2_norm), ("mse", mse)])
 def test_the_reconstruction_loss_is_chosen_by_its_key(name, expected):
-    cfg = default_cfg("RAE.PIXEL_TRANSFER.RECONSTRUCTION_LOSS", name)
+    cfg = rae_cfg("RAE.PIXEL_TRANSFER.RECONSTRUCTION_LOSS", name)
     assert build_reconstruction_loss(cfg) is expected
 
 
 def test_an_unknown_reconstruction_loss_names_its_key():
-    cfg = default_cfg("RAE.PIXEL_TRANSFER.RECONSTRUCTION_LOSS", "l1")
+    cfg = rae_cfg("RAE.PIXEL_TRANSFER.RECONSTRUCTION_LOSS", "l1")
     with pytest.raises(KeyError, match=r"RAE.PIXEL_TRANSFER.RECONSTRUCTION_LOSS = 'l1'.*'l2_norm', 'mse'"):
         build_reconstruction_loss(cfg)
 
