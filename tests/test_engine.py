@@ -102,3 +102,28 @@ def test_training_stages_of_source_pretraining(weights, expected):
                          "RAE.SOURCE_PRETRAIN.DECODER_EPOCHS", 1 if not weights else 5])
     assert [training_stage(cfg, epoch, has_decoder=True) for epoch in range(4)] == expected
     assert training_stage(cfg, 0, has_decoder=False) == "encoder"
+
+
+@pytest.mark.parametrize("opt", ["SGD", "Adam"])
+def test_fused_optimizer_takes_the_same_steps_as_the_per_tensor_one(opt):
+    from .test_model import rae_cfg, rae_model
+
+    def optimizer_and_params(fused):
+        model = rae_model()
+        cfg = rae_cfg("SOLVER.OPT", opt, "RAE.SOLVER.FUSED", fused)
+        optimizer, _ = UDATrainer.build_optimizer(cfg, model)
+        return optimizer, list(model.backbone.parameters())
+
+    fused, fused_params = optimizer_and_params(True)
+    plain, plain_params = optimizer_and_params(False)
+    assert fused.defaults["fused"] and not plain.defaults.get("fused")
+    # the paper's two rates (Sec. IV-B) survive the switch
+    assert [g["lr"] for g in fused.param_groups] == [g["lr"] for g in plain.param_groups]
+    for step in range(3):
+        grads = [torch.randn_like(p, generator=torch.Generator().manual_seed(step)) for p in plain_params]
+        for optimizer, params in ((fused, fused_params), (plain, plain_params)):
+            for p, g in zip(params, grads):
+                p.grad = g.clone()
+            optimizer.step()
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(fused_params, plain_params))
+    assert any(not torch.equal(a, b) for a, b in zip(fused_params, rae_model().backbone.parameters()))

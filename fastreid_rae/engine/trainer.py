@@ -1,4 +1,5 @@
 """The UDA trainer: fastreid's ``DefaultTrainer`` with two domains (Algorithm 1)."""
+import inspect
 import logging
 import os
 
@@ -25,12 +26,15 @@ logger = logging.getLogger(__name__)
 
 
 def _sgd_or_named(cfg, param_groups):
-    """The paper's SGD (Sec. IV-B) or any other ``torch.optim`` class named by SOLVER.OPT."""
+    """The paper's SGD (Sec. IV-B) or any other ``torch.optim`` class named by SOLVER.OPT,
+    fused where torch has a fused kernel for it (RAE.SOLVER.FUSED)."""
+    optimizer_class = getattr(torch.optim, cfg.SOLVER.OPT)
+    kwargs = {"lr": cfg.SOLVER.BASE_LR, "weight_decay": cfg.SOLVER.WEIGHT_DECAY}
     if cfg.SOLVER.OPT == "SGD":
-        return torch.optim.SGD(param_groups, lr=cfg.SOLVER.BASE_LR, momentum=cfg.SOLVER.MOMENTUM,
-                               weight_decay=cfg.SOLVER.WEIGHT_DECAY)
-    return getattr(torch.optim, cfg.SOLVER.OPT)(param_groups, lr=cfg.SOLVER.BASE_LR,
-                                                weight_decay=cfg.SOLVER.WEIGHT_DECAY)
+        kwargs["momentum"] = cfg.SOLVER.MOMENTUM
+    if cfg.RAE.SOLVER.FUSED and "fused" in inspect.signature(optimizer_class).parameters:
+        kwargs["fused"] = True
+    return optimizer_class(param_groups, **kwargs)
 
 
 class UDATrainer(DefaultTrainer):
