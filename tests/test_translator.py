@@ -97,6 +97,35 @@ def test_checkpoint_resumes_weights_optimizers_and_iteration(trained, tmp_path):
     assert not list(tmp_path.glob(".*.tmp*"))  # the atomic write left no temporary file
 
 
+def test_interrupted_translator_resumes_exactly(tiny_world, tmp_path):
+    """Stopped after 2 of 4 iterations and resumed in a new trainer, the translator ends with
+    the weights of an uninterrupted run: same batches, same flips, same image-pool history."""
+    cfg = _cfg(tiny_world, "RAE.TRANSLATOR.MAX_ITER", 4, "RAE.TRANSLATOR.POOL_SIZE", 6)
+
+    def fresh_trainer(output_dir):
+        torch.manual_seed(0)
+        return TranslatorTrainer(cfg, output_dir)
+
+    straight = fresh_trainer(tmp_path / "straight")
+    straight.train(progress=False)
+    interrupted = fresh_trainer(tmp_path / "interrupted")
+    interrupted.max_iter = 2
+    interrupted.train(progress=False)
+    resumed = fresh_trainer(tmp_path / "interrupted")
+    assert resumed.resume() == 2
+    assert len(resumed.step.fake_source_pool.images) == 6  # the history came back full
+    resumed.train(progress=False)
+    for (name, expected), actual in zip(straight.translator.state_dict().items(),
+                                        resumed.translator.state_dict().values()):
+        assert torch.equal(expected, actual), name
+
+
+def test_translator_batch_larger_than_a_domain_names_the_key(tiny_world, tmp_path):
+    trainer = TranslatorTrainer(_cfg(tiny_world, "RAE.TRANSLATOR.IMS_PER_BATCH", 100000), tmp_path)
+    with pytest.raises(ValueError, match="RAE.TRANSLATOR.IMS_PER_BATCH is 100000, but DukeMTMC"):
+        trainer.train(progress=False)
+
+
 class Shift(nn.Module):
     """x + offset: a generator whose losses are known by hand."""
 

@@ -8,9 +8,10 @@ from typing import Iterator, List, Sequence
 import torch
 import torchvision.transforms as T
 from fastreid.data.data_utils import read_image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import BatchSampler, DataLoader, Dataset
 
 from ..data.datasets import build_dataset
+from ..data.streams import SeededSamples, ShuffledStreamSampler
 
 
 def single_source_name(cfg) -> str:
@@ -43,18 +44,21 @@ class ImageFiles(Dataset):
         return len(self.paths)
 
     def __getitem__(self, index):
-        return self.transform(read_image(self.paths[index], "RGB"))
+        return {"images": self.transform(read_image(self.paths[index], "RGB"))}
 
 
-def endless_batches(paths: Sequence[str], size, batch_size: int, num_workers: int, seed: int) -> Iterator[torch.Tensor]:
-    """Shuffled, flipped batches forever (a new order each pass; a short last batch is kept:
-    the translator has no batch statistics, and tiny sets may hold fewer images than a batch)."""
-    if not paths:
-        raise ValueError("the translator needs training images in both domains; one set is empty")
-    loader = DataLoader(ImageFiles(paths, to_translator_space(size, flip=True)), batch_size=batch_size,
-                        shuffle=True, num_workers=num_workers, generator=torch.Generator().manual_seed(seed))
-    while True:
-        yield from loader
+def endless_batches(paths: Sequence[str], size, batch_size: int, num_workers: int, seed: int,
+                    start: int = 0) -> Iterator[torch.Tensor]:
+    """Shuffled, flipped batches forever, a new order each pass, as a resumable stream
+    (data/streams.py): the n-th batch and its flips depend only on ``seed`` and n, so a
+    resumed translator skips the ``start`` images it had already drawn and continues with the
+    very batches it would have drawn."""
+    sampler = ShuffledStreamSampler([0] * len(paths), batch_size, seed)
+    sampler.start = start
+    loader = DataLoader(SeededSamples(ImageFiles(paths, to_translator_space(size, flip=True))),
+                        batch_sampler=BatchSampler(sampler, batch_size, drop_last=True), num_workers=num_workers)
+    for batch in loader:
+        yield batch["images"]
 
 
 def first_images(paths: Sequence[str], size, count: int) -> torch.Tensor:
@@ -64,14 +68,19 @@ def first_images(paths: Sequence[str], size, count: int) -> torch.Tensor:
     return torch.stack([to_input(read_image(path, "RGB")) for path in paths[:count]])
 
 
-def build_unpaired_streams(cfg):
+def build_unpaired_streams(cfg, start: int = 0):
     """``(source, target)`` endless batch iterators over the training images of
-    DATASETS.NAMES[0] and DATASETS.TARGET, at INPUT.SIZE_TRAIN."""
+    DATASETS.NAMES[0] and DATASETS.TARGET, at INPUT.SIZE_TRAIN, each past its first ``start``
+    images."""
     if not cfg.DATASETS.TARGET:
         raise ValueError("the PT-hat translator learns source -> target style: set DATASETS.TARGET")
     keys, size = cfg.RAE.TRANSLATOR, cfg.INPUT.SIZE_TRAIN
     workers = cfg.DATALOADER.NUM_WORKERS
     source = train_image_paths(single_source_name(cfg), cfg.DATASETS.ROOT)
     target = train_image_paths(cfg.DATASETS.TARGET, cfg.DATASETS.ROOT)
-    return (endless_batches(source, size, keys.IMS_PER_BATCH, workers, seed=0),
-            endless_batches(target, size, keys.IMS_PER_BATCH, workers, seed=1))
+    for name, paths in ((single_source_name(cfg), source), (cfg.DATASETS.TARGET, target)):
+        if len(paths) < keys.IMS_PER_BATCH:
+            raise ValueError(f"RAE.TRANSLATOR.IMS_PER_BATCH is {keys.IMS_PER_BATCH}, but {name} under "
+                             f"DATASETS.ROOT {cfg.DATASETS.ROOT!r} has {len(paths)} training images")
+    return (endless_batches(source, size, keys.IMS_PER_BATCH, workers, seed=0, start=start),
+            endless_batches(target, size, keys.IMS_PER_BATCH, workers, seed=1, start=start))

@@ -31,3 +31,13 @@ class ImagePool:
             else:
                 out.append(image)
         return torch.stack(out)
+
+    def state_dict(self) -> dict:
+        """The stored images and the swap draws' generator: a resumed translator's
+        discriminators see the history they would have seen."""
+        return {"images": list(self.images), "random": self._random.getstate()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.images = list(state["images"])
+        version, internal, gauss = state["random"]
+        self._random.setstate((version, tuple(internal), gauss))

@@ -50,6 +50,9 @@ class CycleGANStep:
         return {"generator_optimizer": self.generator_optimizer,
                 "discriminator_optimizer": self.discriminator_optimizer}
 
+    def pools(self) -> Dict[str, ImagePool]:
+        return {"fake_source_pool": self.fake_source_pool, "fake_target_pool": self.fake_target_pool}
+
     def generator_losses(self, real_source: torch.Tensor, real_target: torch.Tensor):
         """Weighted generator losses (their sum is Eq. (3), G's side) and the two fakes."""
         t = self.translator

@@ -50,9 +50,11 @@ class TranslatorTrainer:
         self._streams = None
 
     def batches(self):
-        """The next (source, target) batch, on the device; the streams open on first use."""
+        """The next (source, target) batch, on the device; the streams open on first use, past
+        the batches of the iterations already run (one per iteration and domain)."""
         if self._streams is None:
-            self._streams = build_unpaired_streams(self.cfg)
+            drawn = self.iteration * self.cfg.RAE.TRANSLATOR.IMS_PER_BATCH
+            self._streams = build_unpaired_streams(self.cfg, start=drawn)
         source, target = (next(stream) for stream in self._streams)
         return source.to(self.device), target.to(self.device)
 
@@ -84,6 +86,7 @@ class TranslatorTrainer:
             "model": self.translator.state_dict(),
             **{name: optimizer.state_dict() for name, optimizer in self.step.optimizers().items()},
             "schedulers": {name: scheduler.state_dict() for name, scheduler in self.schedulers.items()},
+            "pools": {name: pool.state_dict() for name, pool in self.step.pools().items()},
             "iteration": self.iteration,
             "translator_config": self.cfg.RAE.TRANSLATOR.dump(),
             "input_size": list(self.cfg.INPUT.SIZE_TRAIN),
@@ -94,7 +97,8 @@ class TranslatorTrainer:
         return self.checkpoint_path
 
     def resume(self, path=None) -> int:
-        """Loads weights, optimizers, schedules and iteration; returns the iteration."""
+        """Loads weights, optimizers, schedules, image pools and iteration; returns the
+        iteration. The data streams continue where they were: the run goes on exactly."""
         path = path or self.checkpoint_path
         payload = load_checkpoint(str(path), "the translator checkpoint to resume from")
         self.translator.load_state_dict(payload["model"])
@@ -102,6 +106,13 @@ class TranslatorTrainer:
             optimizer.load_state_dict(payload[name])
         for name, scheduler in self.schedulers.items():
             scheduler.load_state_dict(payload["schedulers"][name])
+        if "pools" in payload:
+            for name, pool in self.step.pools().items():
+                pool.load_state_dict(payload["pools"][name])
+        else:
+            logger.warning("%s holds no image pools (written by an older version): the discriminators "
+                           "restart from an empty history", path)
         self.iteration = payload["iteration"]
+        self._streams = None
         logger.info("resumed the translator from %s at iteration %d", path, self.iteration)
         return self.iteration
