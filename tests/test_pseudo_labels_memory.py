@@ -236,3 +236,60 @@ def test_memory_contrast_state_round_trips_and_skips_outliers():
     features = encoder(inputs[:2]).detach()
     alone = restored.loss(features[1:], torch.tensor([1]))
     torch.testing.assert_close(restored.loss(features, torch.tensor([0, 1])), alone)
+
+
+# ---- under DDP: every rank's memory copy takes the whole global batch -----------------------
+GLOBAL_BATCHES = [[0, 13, 26, 39, 52, 65, 1, 14], [27, 40, 53, 66, 2, 15, 28, 41]]
+OUTLIER = 13  # in rank 0's share: the ranks update with different row counts
+
+
+def memory_after_steps(backend, rank=0, world_size=1):
+    """The backend's memory after two steps on GLOBAL_BATCHES, of which this rank takes its
+    contiguous share (as the trainer's streams give it)."""
+    inputs, _, encoder = toy_target_set()
+    labeler = (MMCLPseudoLabeler(warmup_epochs=0, momentum=0.5, momentum_ramp_epochs=0) if backend == "mmcl"
+               else contrast_labeler(momentum=0.2))
+    with torch.no_grad():
+        features = encoder(inputs)
+    labeler.assign(features)
+    if backend == "memory_contrast":
+        labeler.labels[OUTLIER] = -1
+    # the steps see other views of the images than the memory was built from, so they move it
+    moved = features + 0.5 * torch.randn(features.shape, generator=torch.Generator().manual_seed(1))
+    for batch in GLOBAL_BATCHES:
+        share = len(batch) // world_size
+        indices = torch.tensor(batch[rank * share:(rank + 1) * share])
+        labeler.loss(moved[indices].clone().requires_grad_(), indices).backward()
+    return labeler.memory
+
+
+MEMORY_BACKENDS = ("mmcl", "memory_contrast")
+
+
+def _memory_worker(rank, port, out_dir):
+    import torch.distributed as dist
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=2)
+    try:
+        for backend in MEMORY_BACKENDS:
+            torch.save(memory_after_steps(backend, rank, 2), f"{out_dir}/{backend}_rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_ranks_keep_identical_memories_equal_to_one_process(tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_memory_worker, args=(port, str(tmp_path)), nprocs=2, join=True)  # one spawn: ~10 s of imports
+    for backend in MEMORY_BACKENDS:
+        rank0, rank1 = (torch.load(tmp_path / f"{backend}_rank{r}.pt") for r in range(2))
+        one_process = memory_after_steps(backend)
+        assert torch.equal(rank0, rank1), backend
+        torch.testing.assert_close(rank0, one_process)
+        assert not torch.allclose(one_process, memory_after_steps(backend, rank=0, world_size=2))  # a share alone differs

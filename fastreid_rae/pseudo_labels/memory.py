@@ -6,10 +6,15 @@ the gradient is taken move the touched rows toward the batch features:
 "momentum update" of centroids). Doing the update in ``backward`` (as both reference
 implementations do) keeps the gradient computed with the memory the logits were computed
 with, without copying an N x d memory every step.
+
+Under DDP each rank holds a full copy of the memory and sees its share of the global batch;
+the update is applied to the whole global batch on every rank (``gather_from_ranks``), in
+rank order, so the copies stay identical and equal to a one-process run's memory.
 """
-from typing import Callable
+from typing import Callable, Tuple
 
 import torch
+import torch.distributed as dist
 
 
 class MemoryProduct(torch.autograd.Function):
@@ -30,6 +35,27 @@ class MemoryProduct(torch.autograd.Function):
         with torch.no_grad():
             ctx.update(inputs.detach())
         return grad_inputs, None, None
+
+
+def gather_from_ranks(*tensors: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+    """Each tensor's rows from every rank, concatenated in rank order: the global batch, as
+    one process would hold it. Ranks may hold different row counts (the same count for all
+    tensors of one rank). In a single process, the tensors themselves."""
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+        return tensors
+    world_size = dist.get_world_size()
+    count = torch.tensor([len(tensors[0])], device=tensors[0].device)
+    counts = [torch.zeros_like(count) for _ in range(world_size)]
+    dist.all_gather(counts, count)
+    counts = [int(c.item()) for c in counts]
+    gathered = []
+    for tensor in tensors:
+        padded = tensor.new_zeros((max(counts), *tensor.shape[1:]))  # all_gather needs equal shapes
+        padded[:len(tensor)] = tensor
+        parts = [torch.empty_like(padded) for _ in range(world_size)]
+        dist.all_gather(parts, padded)
+        gathered.append(torch.cat([part[:c] for part, c in zip(parts, counts)]))
+    return tuple(gathered)
 
 
 @torch.no_grad()

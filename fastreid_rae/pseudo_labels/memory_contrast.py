@@ -13,13 +13,12 @@ centroid, the paper's "hard" variant).
 import logging
 from typing import Optional
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from .base import PseudoLabeler, PseudoLabels, cluster_centers, l2_normalize
 from .dbscan import DBSCANPseudoLabeler, dbscan_options_from_config
-from .memory import MemoryProduct, momentum_update_
+from .memory import MemoryProduct, gather_from_ranks, momentum_update_
 from .registry import PSEUDO_LABEL_REGISTRY
 
 logger = logging.getLogger(__name__)
@@ -59,6 +58,7 @@ class MemoryContrastPseudoLabeler(PseudoLabeler):
 
     @torch.no_grad()
     def _update(self, targets: torch.Tensor, batch: torch.Tensor) -> None:
+        targets, batch = gather_from_ranks(targets, batch)
         if not self.hard_update:
             momentum_update_(self.memory, targets, batch, self.momentum)
             return
@@ -75,14 +75,15 @@ class MemoryContrastPseudoLabeler(PseudoLabeler):
         if self.memory.numel() == 0:
             raise RuntimeError("MemoryContrastPseudoLabeler.loss() before assign(): the memory is empty")
         targets = self.labels[indices.to(self.labels.device).long()]
-        # outliers are not in the epoch's target set; should one arrive, it has no centroid
+        # outliers are not in the epoch's target set; should one arrive, it has no centroid.
+        # A batch of outliers still goes through the product (an empty sum): under DDP every
+        # rank must reach the update's collective.
         inliers = targets >= 0
-        if not bool(inliers.any()):
-            return features.sum() * 0.0
         targets = targets[inliers]
         inputs = F.normalize(features[inliers.to(features.device)], dim=1).to(self.memory.dtype)
         logits = MemoryProduct.apply(inputs, self.memory, lambda batch: self._update(targets, batch))
-        return F.cross_entropy(logits / self.temperature, targets)
+        loss = F.cross_entropy(logits / self.temperature, targets, reduction="sum")
+        return loss / max(len(targets), 1)
 
 
 @PSEUDO_LABEL_REGISTRY.register()

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from .base import PseudoLabeler, PseudoLabels, l2_normalize
-from .memory import MemoryProduct, momentum_update_
+from .memory import MemoryProduct, gather_from_ranks, momentum_update_
 from .registry import PSEUDO_LABEL_REGISTRY
 
 logger = logging.getLogger(__name__)
@@ -148,13 +148,15 @@ class MMCLPseudoLabeler(PseudoLabeler):
         positive[batch_rows[:, 0], rows] = True  # an image is always its own positive
         return positive
 
+    def _update(self, rows: torch.Tensor, batch: torch.Tensor) -> None:
+        momentum_update_(self.memory, *gather_from_ranks(rows, batch), momentum=self.momentum)
+
     def loss(self, features: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
         if self.memory.numel() == 0:
             raise RuntimeError("MMCLPseudoLabeler.loss() before assign(): the memory is empty")
         rows = indices.to(self.memory.device).long()
         inputs = F.normalize(features, dim=1).to(self.memory.dtype)
-        update = partial(momentum_update_, self.memory, rows, momentum=self.momentum)
-        logits = MemoryProduct.apply(inputs, self.memory, update)
+        logits = MemoryProduct.apply(inputs, self.memory, partial(self._update, rows))
         if self.epoch >= self.warmup_epochs:
             positive = self.positive_labels(rows)
         else:
