@@ -15,6 +15,7 @@ from fastreid.modeling import build_model
 from fastreid_rae.visualization import (
     ModelSource, VisualizationError, draw_tsne, load_config, rank_models, read_metrics, render_ranklist,
 )
+from fastreid_rae.visualization import gradients
 from fastreid_rae.visualization.canvas import GridLayout
 from fastreid_rae.visualization.curves import curves_size, pseudo_label_epochs
 from fastreid_rae.visualization.ranklist import (
@@ -226,3 +227,22 @@ def test_metrics_reader_keeps_the_last_of_repeated_iterations_and_names_bad_line
     metrics.write_text(json.dumps(lines[0]) + "\n{not json\n")
     with pytest.raises(VisualizationError, match="metrics.json, line 2"):
         read_metrics(str(metrics))
+
+
+# ---- gradients ---------------------------------------------------------------------------
+
+def test_gradients_of_every_term_on_the_same_batches_for_each_checkpoint(run, visualize, tmp_path, capsys):
+    output = tmp_path / "gradients.png"
+    visualize(["gradients", "--run-dir", str(run), "--name", "a", "--run-dir", str(run), "--name", "b",
+               "--num-batches", "1", "--output", str(output)])
+    assert _png(output).shape[1::-1] == gradients.PICTURE_SIZE
+    rows = [line.split("|")[1:-1] for line in capsys.readouterr().out.splitlines() if line.startswith("| loss_")]
+    terms = {row[0].strip() for row in rows}
+    assert {"loss_cls_source", "loss_reconst_target", "loss_feat_gan", "loss_fusion_cls_target"} <= terms
+    assert all(float(a) > 0 for _, a, _ in rows)  # every term of full RAE reaches Enc
+    assert all(a == b for _, a, b in rows), rows  # the same checkpoint on the same seeded batches
+
+
+def test_gradients_need_a_checkpoint_with_pseudo_labels(run, visualize, tmp_path):
+    with pytest.raises(VisualizationError, match="model_untrained.pth holds no pseudo-labels"):
+        visualize(["gradients", *_untrained(run), "--output", str(tmp_path / "g.png")])

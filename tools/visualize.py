@@ -5,6 +5,8 @@
     python tools/visualize.py reconstruct --run-dir logs/rae --output fig5.png
     python tools/visualize.py tsne --config-file a.yml --weights a.pth --run-dir logs/rae --output tsne.png
     python tools/visualize.py curves --run-dir logs/rae --output curves.png
+    python tools/visualize.py gradients --run-dir logs/rae --weights logs/rae/model_0010.pth \
+        --run-dir logs/rae --output gradients.png
 
 A model is a run directory (its config.yaml and model_final.pth) or --config-file with
 --weights; --weights and --name after a model apply to it. KEY VALUE pairs at the end
@@ -81,10 +83,15 @@ def build_parser():
     tsne.add_argument("--color-by", default="domain", choices=COLOR_BY)
     _feature_option(tsne)
 
+    gradients = commands.add_parser("gradients", help="each loss term's gradient norm on Enc, checkpoints side by side")
+    _model_options(gradients, max_models=4)
+    gradients.add_argument("--num-batches", type=int, default=3, help="source + target batches averaged (default 3)")
+    gradients.add_argument("--seed", type=int, default=0, help="picks the batches (default 0)")
+
     curves = commands.add_parser("curves", help="losses and pseudo-label quality of one run")
     curves.add_argument("--run-dir", required=True, help="a run directory with metrics.json")
 
-    for command in (ranklist, reconstruct, tsne, curves):
+    for command in (ranklist, reconstruct, tsne, gradients, curves):
         command.add_argument("--output", required=True, help="PNG file to write")
         if command is not curves:
             command.add_argument("opts", nargs=argparse.REMAINDER, metavar="KEY VALUE",
@@ -113,6 +120,10 @@ def main(argv=None):
             path = visualization.draw_ranklist(sources, args.output, num_queries=args.num_queries,
                                                top_k=args.top_k, seed=args.seed, kind=args.feature_kind,
                                                dataset=args.dataset, opts=args.opts)
+        elif args.command == "gradients":
+            path, table = visualization.draw_gradients(sources, args.output, num_batches=args.num_batches,
+                                                       seed=args.seed, opts=args.opts)
+            print(table)
         elif args.command == "reconstruct":
             path = visualization.draw_reconstructions(sources[0], args.output, num_images=args.num_images,
                                                       seed=args.seed, opts=args.opts)
