@@ -85,8 +85,7 @@ def build_parser():
 
     gradients = commands.add_parser("gradients", help="each loss term's gradient norm on Enc, checkpoints side by side")
     _model_options(gradients, max_models=4)
-    gradients.add_argument("--num-batches", type=int, default=3, help="source + target batches averaged (default 3)")
-    gradients.add_argument("--seed", type=int, default=0, help="picks the batches (default 0)")
+    _sampling_options(gradients, "--num-batches", 3, "source + target batches averaged")
 
     curves = commands.add_parser("curves", help="losses and pseudo-label quality of one run")
     curves.add_argument("--run-dir", required=True, help="a run directory with metrics.json")

@@ -39,5 +39,4 @@ class ImagePool:
 
     def load_state_dict(self, state: dict) -> None:
         self.images = list(state["images"])
-        version, internal, gauss = state["random"]
-        self._random.setstate((version, tuple(internal), gauss))
+        self._random.setstate(state["random"])

@@ -4,10 +4,11 @@ parameters, for checkpoints of RAE runs, on the same seeded training batches.
 A term that dominates the gradient decides where Enc goes, whatever its value says: the
 reconstruction loss can be ten times the identity losses and still barely move Enc, or the
 other way round. The batches are drawn as training draws them (P x K identity batches,
-training transforms): source identities from the labels, target identities from the
-pseudo-labels stored in the checkpoint (Algorithm 1 step 1), outliers left out.
+training transforms, the trainer's identity stream): source identities from the labels,
+target identities from the pseudo-labels stored in the checkpoint (Algorithm 1 step 1),
+outliers left out.
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, Iterator, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -15,42 +16,33 @@ from fastreid.data.common import CommDataset
 from fastreid.data.transforms import build_transforms
 from matplotlib import colormaps
 
-from ..data.streams import SeededSamples
+from ..data.streams import SeededSamples, derived_seed, identity_stream
 from .canvas import new_figure, save_figure
 from .errors import VisualizationError
-from .loading import ModelSource, load_config, load_model
+from .loading import ModelSource, load_checkpoint, load_config
 from .samples import domain_items
 
 PICTURE_SIZE = (900, 500)  # (width, height) in pixels
 Norms = Dict[str, float]  # loss term -> mean |grad of Enc's parameters|
 
 
-def stored_pseudo_labels(weights: str) -> np.ndarray:
-    """The target pseudo-labels a training checkpoint holds (-1: outlier)."""
-    payload = torch.load(weights, map_location="cpu", weights_only=False)
-    if "pseudo_labels" not in payload:
+def stored_pseudo_labels(extras: dict, weights: str) -> np.ndarray:
+    """The target pseudo-labels among a training checkpoint's entries (-1: outlier)."""
+    if "pseudo_labels" not in extras:
         raise VisualizationError(f"{weights} holds no pseudo-labels: take a checkpoint written during "
                                  "adaptation (after the first pseudo-labelling)")
-    return np.asarray(payload["pseudo_labels"]["labels"])
+    return np.asarray(extras["pseudo_labels"]["labels"])
 
 
-def identity_batch(dataset: CommDataset, labels: np.ndarray, num_ids: int, per_id: int,
-                   rng: np.random.Generator) -> dict:
-    """``num_ids`` x ``per_id`` images of distinct labels (>= 0) of ``dataset``, as the
-    identity sampler draws them (with replacement for a label with fewer images); each
-    image's augmentation is seeded from ``rng`` (SeededSamples), as in the training streams."""
-    by_label: Dict[int, List[int]] = {}
-    for index, label in enumerate(labels):
-        if label >= 0:
-            by_label.setdefault(int(label), []).append(index)
-    if len(by_label) < num_ids:
-        raise VisualizationError(f"a batch of {num_ids} identities needs as many labels; the set has {len(by_label)}")
-    chosen = rng.choice(sorted(by_label), size=num_ids, replace=False)
-    indices = [int(i) for label in chosen for i in rng.choice(by_label[label], size=per_id,
-                                                               replace=len(by_label[label]) < per_id)]
+def identity_batches(cfg, dataset: CommDataset, labels: np.ndarray, seed: int) -> Iterator[dict]:
+    """P x K batches of ``dataset`` drawn by the trainer's identity stream over ``labels``
+    (negative ones never drawn), each image's augmentation seeded by its stream item."""
+    stream = iter(identity_stream(cfg, labels, seed))
     seeded = SeededSamples(dataset)
-    images = [seeded[(i, int(rng.integers(2**31)))]["images"] for i in indices]
-    return {"images": torch.stack(images), "targets": torch.as_tensor([int(labels[i]) for i in indices])}
+    while True:
+        samples = [seeded[next(stream)] for _ in range(cfg.SOLVER.IMS_PER_BATCH)]
+        yield {"images": torch.stack([sample["images"] for sample in samples]),
+               "targets": torch.as_tensor([int(labels[sample["indices"]]) for sample in samples])}
 
 
 def encoder_gradient_norms(model, source: dict, target: dict) -> Norms:
@@ -73,23 +65,21 @@ def checkpoint_norms(source: ModelSource, num_batches: int, seed: int, opts: Seq
         raise VisualizationError(f"gradients needs an RAE run with a target set; {source.config_file} has "
                                  f"MODEL.META_ARCHITECTURE {cfg.MODEL.META_ARCHITECTURE!r}, "
                                  f"DATASETS.TARGET {cfg.DATASETS.TARGET!r}")
-    model = load_model(cfg, source.weights)
+    model, extras = load_checkpoint(cfg, source.weights)
     transforms = build_transforms(cfg, is_train=True)
     (_, source_items), (_, target_items) = domain_items(cfg, "source"), domain_items(cfg, "target")
     source_set = CommDataset(source_items, transforms, relabel=True)  # the trainer's source labels
     source_labels = np.asarray([source_set.pid_dict[item[1]] for item in source_items])
     target_set = CommDataset(target_items, transforms, relabel=False)
-    target_labels = stored_pseudo_labels(source.weights)
+    target_labels = stored_pseudo_labels(extras, source.weights)
     if len(target_labels) != len(target_set):
         raise VisualizationError(f"{source.weights} holds {len(target_labels)} pseudo-labels, but {cfg.DATASETS.TARGET} "
                                  f"under {cfg.DATASETS.ROOT!r} has {len(target_set)} training images")
-    per_id = cfg.DATALOADER.NUM_INSTANCE
-    num_ids = cfg.SOLVER.IMS_PER_BATCH // per_id
-    rng = np.random.default_rng(seed)
+    source_batches = identity_batches(cfg, source_set, source_labels, derived_seed(seed, 0))
+    target_batches = identity_batches(cfg, target_set, target_labels, derived_seed(seed, 1))
     sums: Norms = {}
     for k in range(num_batches):
-        source_batch = identity_batch(source_set, source_labels, num_ids, per_id, rng)
-        target_batch = identity_batch(target_set, target_labels, num_ids, per_id, rng)
+        source_batch, target_batch = next(source_batches), next(target_batches)
         with torch.random.fork_rng():
             torch.manual_seed(seed + k)  # the classifier path's dropout (Sec. IV-B): the same masks for every checkpoint
             norms = encoder_gradient_norms(model, source_batch, target_batch)
@@ -98,9 +88,8 @@ def checkpoint_norms(source: ModelSource, num_batches: int, seed: int, opts: Seq
     return sums
 
 
-def render_gradient_table(names: Sequence[str], norms: Sequence[Norms]) -> str:
+def render_gradient_table(names: Sequence[str], terms: Sequence[str], norms: Sequence[Norms]) -> str:
     """Markdown: one row per loss term, one column per checkpoint."""
-    terms = sorted({term for n in norms for term in n})
     lines = ["| loss term | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
     lines += [f"| {term} | " + " | ".join(f"{n[term]:.3f}" if term in n else "-" for n in norms) + " |"
               for term in terms]
@@ -125,4 +114,4 @@ def draw_gradients(sources: Sequence[ModelSource], output: str, num_batches: int
     axes.set(title=f"|gradient on Enc| per weighted loss term (mean of {num_batches} batches)", xlabel="L2 norm")
     axes.legend(fontsize=8)
     figure.tight_layout()
-    return save_figure(figure, output), render_gradient_table([s.name for s in sources], norms)
+    return save_figure(figure, output), render_gradient_table([s.name for s in sources], terms, norms)

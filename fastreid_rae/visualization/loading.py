@@ -68,8 +68,15 @@ def load_config(config_file: str, opts: Sequence[str] = ()):
     return cfg
 
 
+def load_checkpoint(cfg, weights: str):
+    """``(model, extras)``: the model of ``cfg`` with ``weights`` loaded, in eval mode on
+    MODEL.DEVICE, and the checkpoint's other entries (pseudo-labels, optimizers, ...), from
+    one read of the file."""
+    model = build_model(cfg)
+    extras = Checkpointer(model).load(weights)
+    return model.eval(), extras
+
+
 def load_model(cfg, weights: str):
     """The model of ``cfg`` with ``weights`` loaded, in eval mode on MODEL.DEVICE."""
-    model = build_model(cfg)
-    Checkpointer(model).load(weights)
-    return model.eval()
+    return load_checkpoint(cfg, weights)[0]
