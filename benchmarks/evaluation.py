@@ -6,7 +6,10 @@
 
 Methods, each ``ReidEvaluator.evaluate`` after inference has handed it every feature:
   chunked   ``fastreid_rae/evaluation/chunked.py`` (TEST.CHUNKED.ENABLED, QUERY_CHUNK 256):
-            distances of 256 queries at a time, never the dense matrix.
+            distances of 256 queries at a time, never the dense matrix; each block's
+            product by numpy's BLAS (TEST.CHUNKED.MATMUL numpy, the default).
+  chunked-torch
+            the same with TEST.CHUNKED.MATMUL torch: the products by torch's BLAS.
   dense     fastreid's ``ReidEvaluator`` as this project runs it with TEST.CHUNKED off: the
             dense query x gallery matrix (``build_dist``), ranked by ``fastreid_rae``'s
             ranker (``compat.py`` installs it; the Cython ranker is not compiled).
@@ -46,7 +49,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 MSMT17_TEST = (11659, 82161)  # queries, gallery images
 MSMT17_CAMERAS = 15
-METHODS = ("chunked", "dense", "upstream")
+METHODS = ("chunked", "chunked-torch", "dense", "upstream")
 
 
 def make_dataset(fraction, dim, seed=0):
@@ -88,7 +91,8 @@ def run_method(data_path, method, metric, query_chunk):
     num_query = int(saved["num_query"])
     cfg = add_rae_config(get_cfg())
     cfg.TEST.METRIC = metric
-    cfg.TEST.CHUNKED.ENABLED = method == "chunked"
+    cfg.TEST.CHUNKED.ENABLED = method.startswith("chunked")
+    cfg.TEST.CHUNKED.MATMUL = "torch" if method == "chunked-torch" else "numpy"
     cfg.TEST.CHUNKED.QUERY_CHUNK = query_chunk
     if method == "upstream":  # undo compat.py's ranker: fastreid's own python ranker
         from fastreid.evaluation import rank
@@ -132,17 +136,17 @@ def run_child(data_path, method, args):
 
 
 def print_table(rows):
-    header = (f"{'queries x gallery':>17} {'method':>8} {'evaluate s':>10} {'CPU s':>6} "
+    header = (f"{'queries x gallery':>17} {'method':>13} {'evaluate s':>10} {'CPU s':>6} "
               f"{'peak RSS GB':>11} {'RSS before GB':>13} {'Rank-1':>7} {'mAP':>6} {'max|diff|':>9} {'load':>5}")
     print(header)
     print("-" * len(header))
     for r in rows:
         size = f"{r['num_query']:,} x {r['num_gallery']:,}"
         if "stopped" in r:
-            print(f"{size:>17} {r['method']:>8}  {r['stopped']}")
+            print(f"{size:>17} {r['method']:>13}  {r['stopped']}")
             continue
         diff = "-" if r.get("max_diff") is None else f"{r['max_diff']:.1e}"
-        print(f"{size:>17} {r['method']:>8} {r['seconds']:>10.1f} {r['cpu_seconds']:>6.0f} "
+        print(f"{size:>17} {r['method']:>13} {r['seconds']:>10.1f} {r['cpu_seconds']:>6.0f} "
               f"{r['peak_rss_mb'] / 1024:>11.2f} {r['rss_before_mb'] / 1024:>13.2f} {r['results']['Rank-1']:>7.2f} "
               f"{r['results']['mAP']:>6.2f} {diff:>9} {r['load_avg_1min']:>5.1f}")
 
@@ -168,7 +172,8 @@ def main():
         print(json.dumps(run_method(*args.child, args.metric, args.query_chunk)))
         return
 
-    limits = {"chunked": float("inf"), "dense": args.dense_max_fraction,
+    limits = {"chunked": float("inf"), "chunked-torch": float("inf"),
+              "dense": args.dense_max_fraction,
               "upstream": args.upstream_max_fraction}
     rows = []
     with tempfile.TemporaryDirectory() as folder:

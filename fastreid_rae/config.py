@@ -221,6 +221,13 @@ def add_rae_config(cfg):
     # Queries per block: one block costs ~10-20 bytes x QUERY_CHUNK x gallery size (0.2 GB
     # measured at 256 x 82,161).
     _C.TEST.CHUNKED.QUERY_CHUNK = 256
+    # The library that multiplies each query block by the gallery, nearly all of the time:
+    # "numpy" (numpy's BLAS, OpenBLAS in the wheels: 129 GFLOPS at 256 x 82,161 x 2048 on the
+    # 2-core AMD EPYC of docs/performance.md) or "torch" (torch's MKL, as fastreid's
+    # build_dist multiplies: 64 GFLOPS there). Either differs from the dense matrix only in
+    # float32 rounding (~1e-7 of a distance), so ranks change only where two distances were
+    # that close.
+    _C.TEST.CHUNKED.MATMUL = "numpy"
 
     # ---- training (Sec. IV-B) ---------------------------------------------------------
     # SGD (SOLVER.OPT), momentum 0.9, weight decay 5e-5 and SOLVER.BASE_LR = 0.5 ("the other

@@ -4,10 +4,12 @@ import pytest
 import torch
 from fastreid.config import get_cfg
 from fastreid.evaluation import ReidEvaluator
+from fastreid.utils.compute_dist import build_dist
 
 from fastreid_rae.config import add_rae_config
-from fastreid_rae.evaluation.chunked import ChunkedReidEvaluator, build_reid_evaluator
-from fastreid_rae.evaluation.rank import evaluate_rank
+from fastreid_rae.evaluation.chunked import (ChunkedReidEvaluator, QueryBlockDistances,
+                                             build_reid_evaluator)
+from fastreid_rae.evaluation.rank import evaluate_rank, query_blocks
 
 from .test_compat import reference_rank_metrics
 
@@ -40,13 +42,15 @@ def run(evaluator, feats, pids, camids, batch=16):
     return evaluator.evaluate()
 
 
+@pytest.mark.parametrize("matmul", ["numpy", "torch"])
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_chunked_evaluator_equals_fastreid_dense_evaluator(metric, seed):
+def test_chunked_evaluator_equals_fastreid_dense_evaluator(metric, seed, matmul):
     feats, pids, camids = reid_like_set(seed)
     num_query = 37
     dense = run(ReidEvaluator(make_cfg(METRIC=metric), num_query), feats, pids, camids)
-    cfg = make_cfg(METRIC=metric, **{"CHUNKED.ENABLED": True, "CHUNKED.QUERY_CHUNK": 3})
+    cfg = make_cfg(METRIC=metric, **{"CHUNKED.ENABLED": True, "CHUNKED.QUERY_CHUNK": 3,
+                                     "CHUNKED.MATMUL": matmul})
     chunked = run(build_reid_evaluator(cfg, num_query), feats, pids, camids)  # 13 blocks
 
     assert list(chunked) == list(dense) == ["Rank-1", "Rank-5", "Rank-10", "mAP", "mINP",
@@ -56,6 +60,17 @@ def test_chunked_evaluator_equals_fastreid_dense_evaluator(metric, seed):
     assert 10 < dense["mAP"] < 90 and dense["Rank-1"] < 100  # not a trivial ranking
     # the inputs are left as they were (cosine normalises the features in place)
     assert torch.equal(feats, reid_like_set(seed)[0])
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_block_distances_are_build_dists(metric):
+    feats = reid_like_set(4)[0]
+    expected = build_dist(feats[:37], feats[37:], metric)
+    for matmul in ("torch", "numpy"):
+        distances = QueryBlockDistances(feats[:37].clone(), feats[37:].clone(), metric, matmul)
+        blocks = np.concatenate([distances(rows) for rows in query_blocks(37, 8)])
+        # block products round differently from the whole matrix's, even in torch
+        np.testing.assert_allclose(blocks, expected, rtol=1e-5, atol=1e-6)
 
 
 def test_chunked_evaluator_matches_reference_definition():
@@ -100,6 +115,7 @@ def test_dense_only_options_are_refused_when_built(key):
 @pytest.mark.parametrize("key, value, message", [
     ("METRIC", "jaccard", "TEST.METRIC must be one of"),
     ("CHUNKED.QUERY_CHUNK", 0, "TEST.CHUNKED.QUERY_CHUNK must be a positive"),
+    ("CHUNKED.MATMUL", "cublas", "TEST.CHUNKED.MATMUL must be one of"),
 ])
 def test_bad_chunked_settings_name_their_key(key, value, message):
     cfg = make_cfg(**{"CHUNKED.ENABLED": True, key: value})

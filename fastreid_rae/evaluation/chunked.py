@@ -4,9 +4,9 @@ fastreid's ``ReidEvaluator.evaluate`` builds the whole ``(num_query, num_gallery
 (``fastreid/utils/compute_dist.py::build_dist``) and then ranks it: at MSMT17 test size
 (11,659 x 82,161) that is 3.8 GB of float32 before any ranking memory. Here blocks of
 ``TEST.CHUNKED.QUERY_CHUNK`` queries get their distances to the whole gallery by one matrix
-product and are ranked at once by ``rank.rank_blocks`` (the ranker the dense path uses too),
-so memory is the features plus one block. The metrics and the result dict are
-ReidEvaluator's.
+product (numpy's or torch's BLAS, ``TEST.CHUNKED.MATMUL``) and are ranked at once by
+``rank.rank_blocks`` (the ranker the dense path uses too), so memory is the features plus
+one block. The metrics and the result dict are ReidEvaluator's.
 
 Re-ranking (``TEST.RERANK``), query expansion (``TEST.AQE``) and ROC (``TEST.ROC``) need the
 dense matrix (or gallery x gallery neighbours); enabling one with ``TEST.CHUNKED.ENABLED``
@@ -60,7 +60,7 @@ class ChunkedReidEvaluator(ReidEvaluator):
         camids = torch.cat([p["camids"] for p in predictions]).numpy()
         num_query = self._num_query
         block_distances = QueryBlockDistances(features[:num_query], features[num_query:],
-                                              self.cfg.TEST.METRIC)
+                                              self.cfg.TEST.METRIC, self.cfg.TEST.CHUNKED.MATMUL)
         blocks = query_blocks(num_query, self.cfg.TEST.CHUNKED.QUERY_CHUNK)
 
         start = time.perf_counter()
@@ -81,27 +81,42 @@ class ChunkedReidEvaluator(ReidEvaluator):
         return copy.deepcopy(self._results)
 
 
+def torch_product(query, gallery):
+    """``query @ gallery.T`` by torch (its MKL on the CPU), as ``build_dist`` multiplies."""
+    return torch.mm(query, gallery.t()).numpy()
+
+
+def numpy_product(query, gallery):
+    """``query @ gallery.T`` by numpy's BLAS: twice torch's MKL speed on AMD CPUs
+    (docs/performance.md, "Evaluation at MSMT17 size")."""
+    return query.numpy() @ gallery.numpy().T
+
+
+MATMULS = {"numpy": numpy_product, "torch": torch_product}
+
+
 class QueryBlockDistances:
     """``dist(rows)``: distances of the queries ``rows`` to the whole gallery, as numpy, with
-    ``build_dist``'s formulas (``fastreid/utils/compute_dist.py``), so the chunked and the
-    dense paths rank the same numbers. Gallery-side terms are computed once."""
+    ``build_dist``'s formulas (``fastreid/utils/compute_dist.py``), the product of each block
+    by ``TEST.CHUNKED.MATMUL``'s library. Gallery-side terms are computed once."""
 
-    def __init__(self, query, gallery, metric):
-        self.metric = metric
+    def __init__(self, query, gallery, metric, matmul):
+        self.metric, self.product = metric, MATMULS[matmul]
         if metric == "cosine":  # F.normalize's x / max(|x|, 1e-12), on the copies torch.cat made
             query = query.div_(query.norm(dim=1, keepdim=True).clamp_min(1e-12))
             gallery = gallery.div_(gallery.norm(dim=1, keepdim=True).clamp_min(1e-12))
         else:
-            self.query_sq = query.pow(2).sum(dim=1, keepdim=True)
-            self.gallery_sq = gallery.pow(2).sum(dim=1, keepdim=True).t()
+            self.query_sq = query.pow(2).sum(dim=1, keepdim=True).numpy()
+            self.gallery_sq = gallery.pow(2).sum(dim=1, keepdim=True).t().numpy()
         self.query, self.gallery = query, gallery
 
     def __call__(self, rows):
-        query = self.query[rows]
+        product = self.product(self.query[rows], self.gallery)
         if self.metric == "cosine":
-            return torch.mm(query, self.gallery.t()).neg_().add_(1).numpy()  # 1 - q.g
+            return np.subtract(1, product, out=product)  # 1 - q.g
         dist = self.query_sq[rows] + self.gallery_sq  # |q|^2 + |g|^2 - 2 q.g
-        return dist.addmm_(query, self.gallery.t(), beta=1, alpha=-2).numpy()
+        dist -= np.multiply(product, 2, out=product)
+        return dist
 
 
 def check_chunked_config(cfg):
@@ -116,6 +131,9 @@ def check_chunked_config(cfg):
     if cfg.TEST.METRIC not in METRICS:
         raise ValueError(f"TEST.METRIC must be one of {METRICS} with TEST.CHUNKED.ENABLED, "
                          f"got {cfg.TEST.METRIC!r}")
+    if cfg.TEST.CHUNKED.MATMUL not in MATMULS:
+        raise ValueError(f"TEST.CHUNKED.MATMUL must be one of {tuple(MATMULS)}, "
+                         f"got {cfg.TEST.CHUNKED.MATMUL!r}")
     chunk = cfg.TEST.CHUNKED.QUERY_CHUNK
     if not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"TEST.CHUNKED.QUERY_CHUNK must be a positive number of queries, "
