@@ -150,6 +150,19 @@ def test_backend_variant_changes_only_the_backend(backend):
     assert variant["OUTPUT_DIR"] == f"logs/duke2market_{backend}"
 
 
+@pytest.mark.parametrize("row", ["baseline", "ft_pt_f"], ids=["X", "X + RAE"])
+@pytest.mark.parametrize("backend", ["jvtc", "mmcl", "memory_contrast"])
+def test_synthetic_backend_rows_swap_only_the_backend(backend, row):
+    # the X / X + RAE table: the baseline / full-RAE ablation row with another backend
+    name = backend if row == "baseline" else f"{backend}_rae"
+    base = flatten(load(CONFIG_DIR / f"ablation/synthetic/{row}.yml"))
+    variant = flatten(load(CONFIG_DIR / f"backends/synthetic/{name}.yml"))
+    changed = {key for key in base if base[key] != variant[key]}
+    assert variant["RAE.PSEUDO_LABEL.NAME"] == backend
+    assert changed <= {"OUTPUT_DIR"} | {k for k in base if k.startswith("RAE.PSEUDO_LABEL.")}
+    assert variant["OUTPUT_DIR"] == f"logs/backends/synthetic/{name}"
+
+
 def test_synthetic_market2duke_mirrors_duke2market():
     forward = load(CONFIG_DIR / "synthetic/duke2market.yml")
     mirror = load(CONFIG_DIR / "synthetic/market2duke.yml")
