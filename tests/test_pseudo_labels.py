@@ -20,6 +20,7 @@ from fastreid_rae.pseudo_labels import (
 from fastreid_rae.pseudo_labels.jvtc import CameraTemporalModel
 from fastreid_rae.pseudo_labels.quality import (
     adjusted_rand_index,
+    multi_label_precision_recall,
     pairwise_precision_recall,
     pseudo_label_quality,
 )
@@ -359,6 +360,20 @@ def test_quality_metrics_on_a_hand_computed_example():
     quality = pseudo_label_quality(labels, identities)
     assert quality["num_clusters"] == 2 and quality["num_outliers"] == 1
     assert quality["f1"] == pytest.approx(2 * 0.5 * 0.25 / 0.75)
+
+
+def test_multi_label_quality_on_a_hand_computed_example():
+    identities = np.array([0, 0, 0, 1, -1])
+    rows = np.array([0, 3, 4])
+    positive = np.array([[1, 1, 0, 1, 0],   # image 0: itself, 1 (right), 3 (wrong)
+                         [0, 0, 0, 1, 0],   # image 3: itself only; no other image is id 1
+                         [0, 0, 0, 0, 1]], dtype=bool)  # an outlier: itself only
+    # predicted pairs (0,1), (0,3); actual (0,1), (0,2); the image itself never counts
+    assert multi_label_precision_recall(positive, rows, identities) == {"precision": 0.5,
+                                                                        "recall": 0.5}
+    alone = np.eye(5, dtype=bool)[rows]
+    assert multi_label_precision_recall(alone, rows, identities) == {"precision": 1.0,
+                                                                     "recall": 0.0}
 
 
 def test_quality_of_a_perfect_and_of_an_all_outlier_labelling():

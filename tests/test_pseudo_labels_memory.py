@@ -100,6 +100,18 @@ def test_mplp_predicts_the_cycle_consistent_neighbours():
     assert positive.sum().item() == 3 and positive[torch.arange(3), rows].all()
 
 
+def test_mmcl_scores_the_multi_labels_its_loss_trains_on():
+    memory, group = grouped_memory()
+    identities = group.numpy()
+    labeler = MMCLPseudoLabeler(threshold=0.6, min_candidates=10, warmup_epochs=1)
+    labeler.assign(memory)  # epoch 0, warm-up: every image its own only positive
+    assert labeler.positive_pair_quality(identities) == {"precision": 1.0, "recall": 0.0}
+    labeler.assign(memory)  # epoch 1: MPLP's positives, which here are the groups
+    assert labeler.positive_pair_quality(identities) == {"precision": 1.0, "recall": 1.0}
+    strangers = np.random.default_rng(0).permutation(identities)
+    assert labeler.positive_pair_quality(strangers)["precision"] < 0.5
+
+
 def test_mplp_drops_a_candidate_that_does_not_rank_the_image_back():
     """q's candidates above t = 0.6: q, its four look-alikes Q (cos 0.96) and c (cos 0.65).
     c sits in a crowd H of 20 (cos 0.9 to c, 0.585 to q): from c's side q ranks 21st, far

@@ -114,17 +114,25 @@ class PseudoLabelHook(HookBase):
 
     def _log(self, epoch: int, result: PseudoLabels) -> None:
         quality = pseudo_label_quality(result.labels, self.true_pids)
+        scalars = dict(pseudo_clusters=result.num_clusters,
+                       pseudo_outlier_share=result.num_outliers / len(result.labels),
+                       pseudo_ari=quality["ari"], pseudo_precision=quality["precision"],
+                       pseudo_recall=quality["recall"])
+        message = (f"epoch {epoch}: {result.num_clusters} pseudo-identities, "
+                   f"{result.num_outliers}/{len(result.labels)} outliers; against the "
+                   f"target's hidden ids: ARI {quality['ari']:.3f}, pair precision "
+                   f"{quality['precision']:.3f}, recall {quality['recall']:.3f}")
+        positives = self.labeler.positive_pair_quality(self.true_pids)
+        if positives is not None:
+            scalars.update(pseudo_positive_precision=positives["precision"],
+                           pseudo_positive_recall=positives["recall"])
+            message += (f"; the loss's positive pairs: precision {positives['precision']:.3f}, "
+                        f"recall {positives['recall']:.3f}")
         storage = self.trainer.storage
         # tag with the coming step: the writers skip values of steps they already wrote
         storage.iter = self.trainer.iter
-        storage.put_scalars(pseudo_clusters=result.num_clusters,
-                            pseudo_outlier_share=result.num_outliers / len(result.labels),
-                            pseudo_ari=quality["ari"], pseudo_precision=quality["precision"],
-                            pseudo_recall=quality["recall"], smoothing_hint=False)
-        logger.info(f"epoch {epoch}: {result.num_clusters} pseudo-identities, "
-                    f"{result.num_outliers}/{len(result.labels)} outliers; against the "
-                    f"target's hidden ids: ARI {quality['ari']:.3f}, pair precision "
-                    f"{quality['precision']:.3f}, recall {quality['recall']:.3f}")
+        storage.put_scalars(**scalars, smoothing_hint=False)
+        logger.info(message)
 
     def _start_target_stream(self, epoch: int) -> None:
         step = self.trainer._trainer

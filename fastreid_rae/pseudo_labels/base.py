@@ -15,7 +15,7 @@ Backends are ``nn.Module``s so that ``.to(device)`` moves their memory and fastr
 ``Checkpointer`` can save them next to the model.
 """
 from dataclasses import dataclass
-from typing import FrozenSet, Optional, Tuple, Union
+from typing import Dict, FrozenSet, Optional, Tuple, Union
 
 import numpy as np
 import scipy.sparse as sp
@@ -125,6 +125,12 @@ class PseudoLabeler(nn.Module):
 
     def loss(self, features: torch.Tensor, indices: torch.Tensor) -> Optional[torch.Tensor]:
         """Target loss of a batch (features B x d, dataset indices (B,)); None: use CE + triplet."""
+        return None
+
+    def positive_pair_quality(self, identities: np.ndarray) -> Optional[Dict[str, float]]:
+        """Pair precision / recall of the positives ``loss`` trains on, against the hidden
+        ``identities``, where they are not the pairs of the labels ``assign`` returned (e.g.
+        MMCL's per-image multi-labels); None: the labels' pairs are the positives."""
         return None
 
     def _check_side_information(

@@ -27,12 +27,15 @@ import torch.nn.functional as F
 
 from .base import PseudoLabeler, PseudoLabels, l2_normalize
 from .memory import MemoryProduct, gather_from_ranks, momentum_update_
+from .quality import multi_label_precision_recall
 from .registry import PSEUDO_LABEL_REGISTRY
 
 logger = logging.getLogger(__name__)
 
 # candidates whose cycle consistency is checked in one (chunk x N) similarity product
 _CANDIDATES_PER_CHUNK = 512
+# images whose multi-labels are scored against the hidden identities each epoch (logs only)
+_QUALITY_ROWS = 256
 
 
 def mmcl_loss(
@@ -147,6 +150,19 @@ class MMCLPseudoLabeler(PseudoLabeler):
         positive[batch_rows[keep], candidates[keep]] = True
         positive[batch_rows[:, 0], rows] = True  # an image is always its own positive
         return positive
+
+    @torch.no_grad()
+    def positive_pair_quality(self, identities, num_rows=_QUALITY_ROWS):
+        """Over ``num_rows`` memory rows (the same seeded sample every epoch; MPLP costs a
+        candidates x N product per row), the multi-labels this epoch's loss uses."""
+        num = self.memory.shape[0]
+        rows = np.sort(np.random.default_rng(0).permutation(num)[:num_rows])
+        rows_t = torch.from_numpy(rows).to(self.memory.device)
+        if self.epoch >= self.warmup_epochs:
+            positive = self.positive_labels(rows_t)
+        else:
+            positive = F.one_hot(rows_t, num).bool()
+        return multi_label_precision_recall(positive.cpu().numpy(), rows, identities)
 
     def _update(self, rows: torch.Tensor, batch: torch.Tensor) -> None:
         momentum_update_(self.memory, *gather_from_ranks(rows, batch), momentum=self.momentum)

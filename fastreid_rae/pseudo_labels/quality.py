@@ -47,6 +47,25 @@ def pairwise_precision_recall(labels: np.ndarray, identities: np.ndarray) -> Dic
     }
 
 
+def multi_label_precision_recall(positive: np.ndarray, rows: np.ndarray,
+                                 identities: np.ndarray) -> Dict[str, float]:
+    """Pairwise precision / recall of multi-labels: ``positive[k, j]`` says image ``rows[k]``
+    takes image j as a positive. Pairs (rows[k], j) with j != rows[k], against the pairs of
+    the same identity; outliers (identity -1) have none. 1.0 when a denominator is 0."""
+    positive, rows = np.asarray(positive, dtype=bool), np.asarray(rows)
+    identities = _outliers_as_singletons(identities)
+    same_identity = identities[rows][:, None] == identities[None, :]
+    others = np.ones_like(positive)
+    others[np.arange(len(rows)), rows] = False
+    true_pairs = int((positive & same_identity & others).sum())
+    predicted_pairs = int((positive & others).sum())
+    actual_pairs = int((same_identity & others).sum())
+    return {
+        "precision": true_pairs / predicted_pairs if predicted_pairs else 1.0,
+        "recall": true_pairs / actual_pairs if actual_pairs else 1.0,
+    }
+
+
 def adjusted_rand_index(labels: np.ndarray, identities: np.ndarray) -> float:
     return float(
         adjusted_rand_score(_outliers_as_singletons(identities), _outliers_as_singletons(labels))

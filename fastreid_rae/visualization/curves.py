@@ -16,7 +16,8 @@ from .loading import RUN_CONFIG, default_config
 METRICS_FILE = "metrics.json"
 PANEL_SIZE = (500, 400)  # (width, height) in pixels
 PANELS = 3  # losses | pseudo-label quality | pseudo-label clusters
-QUALITY_KEYS = ("pseudo_ari", "pseudo_precision", "pseudo_recall")
+QUALITY_KEYS = ("pseudo_ari", "pseudo_precision", "pseudo_recall",
+                "pseudo_positive_precision", "pseudo_positive_recall")  # the last two: mmcl
 CLUSTERS_KEY = "pseudo_clusters"
 
 Series = Dict[str, List[Tuple[int, float]]]
