@@ -157,12 +157,15 @@ class MMCLPseudoLabeler(PseudoLabeler):
         candidates x N product per row), the multi-labels this epoch's loss uses."""
         num = self.memory.shape[0]
         rows = np.sort(np.random.default_rng(0).permutation(num)[:num_rows])
-        rows_t = torch.from_numpy(rows).to(self.memory.device)
-        if self.epoch >= self.warmup_epochs:
-            positive = self.positive_labels(rows_t)
-        else:
-            positive = F.one_hot(rows_t, num).bool()
+        positive = self.training_positives(torch.from_numpy(rows).to(self.memory.device))
         return multi_label_precision_recall(positive.cpu().numpy(), rows, identities)
+
+    def training_positives(self, rows: torch.Tensor) -> torch.Tensor:
+        """The multi-labels (B x N bool) this epoch's loss uses: MPLP's, or during warm-up
+        each image alone."""
+        if self.epoch >= self.warmup_epochs:
+            return self.positive_labels(rows)
+        return F.one_hot(rows, self.memory.shape[0]).bool()
 
     def _update(self, rows: torch.Tensor, batch: torch.Tensor) -> None:
         momentum_update_(self.memory, *gather_from_ranks(rows, batch), momentum=self.momentum)
@@ -173,11 +176,7 @@ class MMCLPseudoLabeler(PseudoLabeler):
         rows = indices.to(self.memory.device).long()
         inputs = F.normalize(features, dim=1).to(self.memory.dtype)
         logits = MemoryProduct.apply(inputs, self.memory, partial(self._update, rows))
-        if self.epoch >= self.warmup_epochs:
-            positive = self.positive_labels(rows)
-        else:
-            positive = F.one_hot(rows, self.memory.shape[0]).bool()
-        return mmcl_loss(logits, positive, self.delta, self.hard_negative_ratio)
+        return mmcl_loss(logits, self.training_positives(rows), self.delta, self.hard_negative_ratio)
 
 
 @PSEUDO_LABEL_REGISTRY.register()

@@ -38,13 +38,8 @@ def pairwise_precision_recall(labels: np.ndarray, identities: np.ndarray) -> Dic
     contingency = sp.coo_matrix(
         (np.ones(len(labels), dtype=np.int64), (labels, identities))
     ).tocsr()  # duplicates summed: n_ab
-    true_pairs = _pairs(contingency.data)
-    predicted_pairs = _pairs(np.bincount(labels))
-    actual_pairs = _pairs(np.bincount(identities))
-    return {
-        "precision": true_pairs / predicted_pairs if predicted_pairs else 1.0,
-        "recall": true_pairs / actual_pairs if actual_pairs else 1.0,
-    }
+    return _precision_recall(_pairs(contingency.data), _pairs(np.bincount(labels)),
+                             _pairs(np.bincount(identities)))
 
 
 def multi_label_precision_recall(positive: np.ndarray, rows: np.ndarray,
@@ -55,11 +50,14 @@ def multi_label_precision_recall(positive: np.ndarray, rows: np.ndarray,
     positive, rows = np.asarray(positive, dtype=bool), np.asarray(rows)
     identities = _outliers_as_singletons(identities)
     same_identity = identities[rows][:, None] == identities[None, :]
-    others = np.ones_like(positive)
-    others[np.arange(len(rows)), rows] = False
-    true_pairs = int((positive & same_identity & others).sum())
-    predicted_pairs = int((positive & others).sum())
-    actual_pairs = int((same_identity & others).sum())
+    # an image is of its own identity: where it is its own positive, that pair is not counted
+    self_positive = int(positive[np.arange(len(rows)), rows].sum())
+    return _precision_recall(int((positive & same_identity).sum()) - self_positive,
+                             int(positive.sum()) - self_positive,
+                             int(same_identity.sum()) - len(rows))
+
+
+def _precision_recall(true_pairs: int, predicted_pairs: int, actual_pairs: int) -> Dict[str, float]:
     return {
         "precision": true_pairs / predicted_pairs if predicted_pairs else 1.0,
         "recall": true_pairs / actual_pairs if actual_pairs else 1.0,
