@@ -37,6 +37,8 @@ def add_rae_config(cfg):
     # learning by the CycleGAN of RAE.TRANSLATOR; no Dec; docs/model.md "PT-hat").
     _C.RAE.PIXEL_TRANSFER.MODE = "post"
     # Whether reconstruction and pixel-GAN gradients reach Enc through F (DESIGN.md: all do).
+    # The CPU configs (synthetic/Base-RAE-cpu.yml) turn it off: there, a from-scratch Enc
+    # pulled by Dec's terms lost identity information (docs/model.md, "Which gradients reach Enc").
     _C.RAE.PIXEL_TRANSFER.UPDATE_ENCODER = True
     # Value of a white pixel in the loader's images (fastreid's ToTensor keeps 0..255); maps
     # images to Dec's tanh range [-1, 1] and back.

@@ -218,13 +218,19 @@ def test_discriminator_losses_need_a_fresh_generator_pass():
         model.discriminator_losses()
 
 
-def test_discriminator_losses_reuse_the_generator_pass_without_running_the_encoder():
-    model = rae_model()
+@pytest.mark.parametrize("pixel_transfer_updates_encoder, passes", [
+    (True, ["backbone", "decoder", "backbone"]),  # Enc(I), Dec(F), Enc(I^x2s)
+    # Dec(F.detach()) for its own terms, Dec(F) for the fusion's (the CPU configs)
+    (False, ["backbone", "decoder", "decoder", "backbone"]),
+])
+def test_discriminator_losses_reuse_the_generator_pass_without_running_the_encoder(
+        pixel_transfer_updates_encoder, passes):
+    model = rae_model("RAE.PIXEL_TRANSFER.UPDATE_ENCODER", pixel_transfer_updates_encoder)
     calls = []
     model.backbone.register_forward_hook(lambda *_: calls.append("backbone"))
     model.decoder.register_forward_hook(lambda *_: calls.append("decoder"))
     model(source_batch(), target_batch())
-    assert calls == ["backbone", "decoder", "backbone"]  # Enc(I), Dec(F), Enc(I^x2s)
+    assert calls == passes
     calls.clear()
     model.discriminator_losses()
     assert calls == []
@@ -249,7 +255,8 @@ def trained_modules(model, loss):
 
 @pytest.fixture(scope="module")
 def full_step():
-    model = rae_model()
+    # DESIGN.md's default, which the paper configs keep (the CPU configs cut Dec's gradient to Enc)
+    model = rae_model("RAE.PIXEL_TRANSFER.UPDATE_ENCODER", True)
     losses = model(source_batch(), target_batch())
     return model, losses, model.discriminator_losses()
 

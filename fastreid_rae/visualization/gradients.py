@@ -54,7 +54,8 @@ def encoder_gradient_norms(model, source: dict, target: dict) -> Norms:
     norms = {}
     for name, loss in losses.items():
         grads = torch.autograd.grad(loss, parameters, retain_graph=True, allow_unused=True)
-        norms[name] = float(torch.sqrt(sum((g.double() ** 2).sum() for g in grads if g is not None)))
+        # a term kept off Enc (RAE.*.UPDATE_ENCODER False) has no gradient at all: norm 0
+        norms[name] = float(sum((g.double() ** 2).sum() for g in grads if g is not None)) ** 0.5
     return norms
 
 
