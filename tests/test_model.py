@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 import fastreid_rae.modeling  # noqa: F401  (registers RAE's parts)
 from fastreid.config import get_cfg
@@ -234,6 +235,17 @@ def test_discriminator_losses_reuse_the_generator_pass_without_running_the_encod
     calls.clear()
     model.discriminator_losses()
     assert calls == []
+
+
+@pytest.mark.parametrize("pixel_transfer_updates_encoder", [True, False])
+def test_one_generator_pass_updates_each_running_statistic_once(pixel_transfer_updates_encoder):
+    """However many times Enc and Dec run in a step (Dec twice when the keys differ, Enc again
+    on I^x2s), their BN running statistics move once per step, at the configured momentum."""
+    model = rae_model("RAE.PIXEL_TRANSFER.UPDATE_ENCODER", pixel_transfer_updates_encoder)
+    model(source_batch(), target_batch())
+    for part in (model.backbone, model.decoder):
+        counts = {int(m.num_batches_tracked) for m in part.modules() if isinstance(m, nn.BatchNorm2d)}
+        assert counts == {1}
 
 
 # ---- which parameters each loss trains (DESIGN.md: all gradients reach Enc) --------------

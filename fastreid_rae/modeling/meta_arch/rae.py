@@ -53,6 +53,22 @@ def _frozen(module: nn.Module):
             p.requires_grad_(flag)
 
 
+def _call(module: nn.Module, inputs: torch.Tensor, update_weights: bool = True,
+          update_bn_stats: bool = True) -> torch.Tensor:
+    """``module(inputs)``. With ``update_weights`` False the pass runs on detached weights:
+    gradients still flow through it to its input but never into its parameters. With
+    ``update_bn_stats`` False a training pass normalises with its batch's statistics but leaves
+    the running statistics as they were (they are updated on copies)."""
+    if update_weights and update_bn_stats:
+        return module(inputs)
+    state = dict(module.named_parameters())
+    if not update_weights:
+        state = {name: p.detach() for name, p in state.items()}
+    if not update_bn_stats:
+        state.update({name: b.clone() for name, b in module.named_buffers()})
+    return torch.func.functional_call(module, state, (inputs,))
+
+
 @dataclass
 class DiscriminatorInputs:
     """Detached generator outputs kept from the last generator pass for the discriminator step."""
@@ -170,20 +186,10 @@ class RAE(nn.Module):
 
     def encode(self, normalized_images: torch.Tensor, update_encoder: bool = True,
                update_bn_stats: bool = True) -> torch.Tensor:
-        """F = Enc(I), Eq. (1): the backbone's last feature map. With ``update_encoder`` False
-        the pass runs on detached weights: gradients still flow through it to its input (to
-        Dec, for F^x2s) but never into Enc. With ``update_bn_stats`` False a training pass
-        normalises with its batch's statistics but leaves Enc's running statistics as they
-        were (they are updated on copies)."""
-        if update_encoder and update_bn_stats:
-            feature_maps = self.backbone(normalized_images)
-        else:
-            state = dict(self.backbone.named_parameters())
-            if not update_encoder:
-                state = {name: p.detach() for name, p in state.items()}
-            if not update_bn_stats:
-                state.update({name: b.clone() for name, b in self.backbone.named_buffers()})
-            feature_maps = torch.func.functional_call(self.backbone, state, (normalized_images,))
+        """F = Enc(I), Eq. (1): the backbone's last feature map. ``update_encoder`` False keeps
+        the gradient out of Enc's weights but lets it through to the input (to Dec, for F^x2s);
+        ``update_bn_stats`` False leaves Enc's running statistics as they were (``_call``)."""
+        feature_maps = _call(self.backbone, normalized_images, update_encoder, update_bn_stats)
         if feature_maps.shape[1] != self.feat_dim:
             raise ValueError(
                 f"MODEL.BACKBONE.FEAT_DIM is {self.feat_dim} but the backbone outputs "
@@ -191,10 +197,12 @@ class RAE(nn.Module):
             )
         return feature_maps
 
-    def decode(self, feature_maps: torch.Tensor, update_encoder: bool = True) -> torch.Tensor:
+    def decode(self, feature_maps: torch.Tensor, update_encoder: bool = True,
+               update_bn_stats: bool = True) -> torch.Tensor:
         """I^ = Dec(F), Eq. (10), in [-1, 1] at input/2; ``update_encoder`` False cuts the
-        gradient to Enc."""
-        return self.decoder(feature_maps if update_encoder else feature_maps.detach())
+        gradient to Enc; ``update_bn_stats`` False leaves Dec's running statistics as they were."""
+        return _call(self.decoder, feature_maps if update_encoder else feature_maps.detach(),
+                     update_bn_stats=update_bn_stats)
 
     def re_encode(self, reconstructed: torch.Tensor, input_size, update_encoder: bool = True) -> torch.Tensor:
         """F^x2s = Enc(I^x2s) (Algorithm 2 step 3): I^ resized to the input size, normalised."""
@@ -279,8 +287,9 @@ class RAE(nn.Module):
                                          self.re_encoding_updates_bn_stats)
             else:
                 if self.fusion_updates_encoder != self.pixel_transfer_updates_encoder:
-                    # the two paths disagree on cutting Enc's gradient: Dec runs once for each
-                    reconstructed = self.decode(feature_maps, self.fusion_updates_encoder)
+                    # the two paths disagree on cutting Enc's gradient: Dec runs once for each,
+                    # its running statistics updated once per step, as with one pass
+                    reconstructed = self.decode(feature_maps, self.fusion_updates_encoder, update_bn_stats=False)
                 re_encoded = self.re_encode(reconstructed, input_size, self.fusion_updates_encoder)  # F^s2s, F^t2s
             first = feature_maps if self.fusion_updates_encoder else feature_maps.detach()
             fusion_outputs = self.fusion(first, re_encoded, labels, classified)  # Eq. (19), (20)
