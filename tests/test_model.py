@@ -2,7 +2,7 @@
 module switches, which parameters each loss trains, Algorithm 2 recomputed by hand, and the
 round trip through fastreid's Checkpointer.
 
-CPU-sized: ResNet-18 (configs/RAE/synthetic/Base-RAE-cpu.yml) on 32 x 16 images (the model
+CPU-sized: configs/RAE/synthetic/Base-RAE-cpu.yml with ResNet-18 (tests/backbones.py) on 32 x 16 images (the model
 follows the images' size; 64 x 32, the config's, where a test is about shapes); one shape-only
 test builds the paper's ResNet-50 at 256 x 128.
 """
@@ -19,6 +19,8 @@ from fastreid.modeling import build_model
 from fastreid.utils.checkpoint import Checkpointer
 from fastreid_rae.config import add_rae_config
 from fastreid_rae.modeling import RAE, BilinearFusionHead, RAEEmbeddingHead
+
+from .backbones import RESNET18
 
 REPO = Path(__file__).resolve().parents[1]
 CPU_CONFIG = REPO / "configs/RAE/synthetic/Base-RAE-cpu.yml"
@@ -43,7 +45,7 @@ def rae_cfg(*opts, config=CPU_CONFIG):
     add_rae_config(cfg)
     cfg.merge_from_file(str(config))
     cfg.merge_from_list(["MODEL.HEADS.NUM_CLASSES", NUM_SOURCE_IDS, "MODEL.DEVICE", "cpu",
-                         "MODEL.BACKBONE.PRETRAIN", False, *opts])
+                         "MODEL.BACKBONE.PRETRAIN", False, *(RESNET18 if config == CPU_CONFIG else []), *opts])
     return cfg
 
 
@@ -99,8 +101,13 @@ def test_paper_config_builds_resnet50_rae_with_algorithm2_shapes_at_256x128():
     assert features.shape == (1, 512)  # RAE.FUSION.OUT_DIM
 
 
-def test_training_forward_returns_every_weighted_loss_and_eval_returns_features():
-    model = rae_model()
+SHIPPED_SHUFFLENET = ["MODEL.BACKBONE.NAME", "build_shufflenetv2_last_stride_backbone",
+                      "MODEL.BACKBONE.DEPTH", "1.0x", "MODEL.BACKBONE.FEAT_DIM", 1024]
+
+
+@pytest.mark.parametrize("backbone", [RESNET18, SHIPPED_SHUFFLENET], ids=["resnet18", "shufflenetv2"])
+def test_training_forward_returns_every_weighted_loss_and_eval_returns_features(backbone):
+    model = rae_model(*backbone)
     losses = model(source_batch(), target_batch())
     assert set(losses) == ALL_GENERATOR_KEYS
     assert all(v.dim() == 0 and torch.isfinite(v) for v in losses.values())
@@ -109,7 +116,7 @@ def test_training_forward_returns_every_weighted_loss_and_eval_returns_features(
     model.eval()
     images = batch(3, size=CONFIG_SIZE)["images"]
     assert model({"images": images}).shape == (6, 128)  # fused feature, RAE.FUSION.OUT_DIM
-    assert model.extract_features(images, kind="encoder").shape == (6, 512)
+    assert model.extract_features(images, kind="encoder").shape == (6, backbone[-1])  # FEAT_DIM
     assert torch.equal(model(images), model.extract_features(images, kind="fusion"))
 
 

@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import fastreid_rae.modeling  # noqa: F401  (registers RAE's parts)
+from fastreid.modeling.backbones import BACKBONE_REGISTRY
 from fastreid_rae.modeling import (
     FactorizedBilinearPooling, LeastSquaresGANLoss, NonSaturatingGANLoss, PixelSpace, RAEEmbeddingHead,
     ResizableClassifier, StridedConvDiscriminator, TransposedConvDecoder,
@@ -217,3 +218,29 @@ def test_resizable_classifier_random_reset_and_empty_error():
     assert classifier.weight.shape == (500, 32)
     assert classifier.weight.std().item() == pytest.approx(0.01, rel=0.05)
     assert classifier(torch.randn(4, 32), torch.tensor([0, 1, 2, 3]))["cls_outputs"].shape == (4, 500)
+
+
+# ---- the CPU configs' backbone --------------------------------------------------------------
+
+def shufflenet(name, last_stride, seed=0):
+    cfg = rae_cfg("MODEL.BACKBONE.NAME", name, "MODEL.BACKBONE.DEPTH", "0.5x",
+                  "MODEL.BACKBONE.LAST_STRIDE", last_stride)
+    torch.manual_seed(seed)
+    return BACKBONE_REGISTRY.get(name)(cfg).eval()
+
+
+def test_shufflenet_last_stride_1_halves_only_the_last_downsampling_of_fastreids_network():
+    images = torch.randn(2, 3, 64, 32)
+    ours = shufflenet("build_shufflenetv2_last_stride_backbone", 1)
+    fastreids = shufflenet("build_shufflenetv2_backbone", 1)  # fastreid's ignores LAST_STRIDE
+    assert ours(images).shape == (2, 1024, 4, 2)  # input / 16, what Dec and the CPU configs expect
+    assert fastreids(images).shape == (2, 1024, 2, 1)  # input / 32
+    ours.load_state_dict(fastreids.state_dict())  # strict: the same weights, only a stride differs
+    with torch.no_grad():
+        torch.testing.assert_close(shufflenet("build_shufflenetv2_last_stride_backbone", 2)(images),
+                                   fastreids(images))
+
+
+def test_shufflenet_rejects_a_last_stride_it_cannot_build():
+    with pytest.raises(ValueError, match="MODEL.BACKBONE.LAST_STRIDE must be 1 or 2"):
+        shufflenet("build_shufflenetv2_last_stride_backbone", 4)

@@ -42,7 +42,8 @@ SCHEDULED = {**PAPER_PAIRS, "cuhk03_to_cuhk01": ("CUHK03Pair1", "CUHK01"),
 BACKEND_VARIANTS = ["kmeans", "jvtc", "mmcl", "memory_contrast"]
 
 # ResNet-18 from scratch at 64 x 32 with narrow RAE parts (configs/RAE/synthetic/Base-RAE-cpu.yml)
-CPU_SMALL = ["MODEL.DEVICE", "cpu", "MODEL.BACKBONE.DEPTH", "18x", "MODEL.BACKBONE.FEAT_DIM", 512,
+CPU_SMALL = ["MODEL.DEVICE", "cpu", "MODEL.BACKBONE.NAME", "build_resnet_backbone",
+             "MODEL.BACKBONE.DEPTH", "18x", "MODEL.BACKBONE.FEAT_DIM", 512,
              "MODEL.BACKBONE.PRETRAIN", False,
              "INPUT.SIZE_TRAIN", [64, 32], "INPUT.SIZE_TEST", [64, 32], "INPUT.PADDING.SIZE", 4,
              "RAE.FEATURE_TRANSFER.DISCRIMINATOR.CHANNELS", [64, 32, 16],

@@ -1,4 +1,6 @@
 """Algorithm 1 end to end on the tiny world: a few iterations per backend, alone and with RAE."""
+import math
+
 import pytest
 import torch
 
@@ -9,6 +11,7 @@ from fastreid_rae.config import add_rae_config
 from fastreid_rae.engine import UDATrainer
 from fastreid_rae.evaluation import read_final_metrics
 
+from .backbones import RESNET18
 from .conftest import REPO_ROOT
 
 RAE_OFF = ["RAE.FEATURE_TRANSFER.ENABLED", False, "RAE.PIXEL_TRANSFER.ENABLED", False,
@@ -24,7 +27,7 @@ def _cfg(world, output_dir, *overrides):
                          "SOLVER.CHECKPOINT_PERIOD", 2, "TEST.EVAL_PERIOD", 2,
                          "DATALOADER.NUM_WORKERS", 0, "SOLVER.IMS_PER_BATCH", 16,
                          "RAE.PSEUDO_LABEL.KMEANS.NUM_CLUSTERS", 8,
-                         "RAE.SOURCE_PRETRAIN.EPOCHS", 1, *overrides])  # epoch 0: source only
+                         "RAE.SOURCE_PRETRAIN.EPOCHS", 1, *RESNET18, *overrides])  # epoch 0: source only
     cfg.freeze()
     return cfg
 
@@ -61,6 +64,22 @@ def test_backend_trains_end_to_end(tiny_world, tmp_path, backend, with_rae):
     assert has_dis == with_rae
     metrics = read_final_metrics(tmp_path)["Market1501"]
     assert 0 <= metrics["mAP"] <= 100
+
+
+def test_the_shipped_cpu_backbone_trains_every_rae_module_end_to_end(tiny_world, tmp_path):
+    # ShuffleNetV2 as configs/RAE/synthetic ship it. mmcl gives every target image its own
+    # class, so the target batch and every RAE term train even while a barely trained
+    # ShuffleNet's eval-mode features are still collapsed (tests/backbones.py).
+    cfg = _cfg(tiny_world, tmp_path, "RAE.PSEUDO_LABEL.NAME", "mmcl",
+               "MODEL.BACKBONE.NAME", "build_shufflenetv2_last_stride_backbone",
+               "MODEL.BACKBONE.DEPTH", "1.0x", "MODEL.BACKBONE.FEAT_DIM", 1024)
+    trainer = _train(cfg)
+    assert type(trainer.model.backbone).__name__ == "ShuffleNetV2"
+    histories = trainer.storage.histories()
+    terms = ["loss_cls_source", "loss_memory_target", "loss_feat_gan", "loss_reconst_target",
+             "loss_pix_gan_target", "loss_fusion_cls_source", "loss_feat_dis", "loss_pix_dis"]
+    assert all(math.isfinite(histories[term].latest()) for term in terms)
+    assert 0 <= read_final_metrics(tmp_path)["Market1501"]["mAP"] <= 100
 
 
 def test_too_few_clusters_for_a_batch_falls_back_to_source_only(tiny_world, tmp_path):

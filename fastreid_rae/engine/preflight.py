@@ -44,6 +44,12 @@ IDENTITY_SAMPLERS = tuple(name for name, stream in STREAMS.items() if stream is 
 # (solver/build.py, modeling/backbones/resnet.py, modeling/heads).
 FASTREID_SCHEDULERS = ("MultiStepLR", "CosineAnnealingLR")
 RESNET_DEPTHS = ("18x", "34x", "50x", "101x")
+SHUFFLENET_WIDTHS = ("0.5x", "1.0x", "1.5x", "2.0x")
+BACKBONE_DEPTHS = {  # MODEL.BACKBONE.DEPTH by MODEL.BACKBONE.NAME
+    "build_resnet_backbone": RESNET_DEPTHS,
+    "build_shufflenetv2_backbone": SHUFFLENET_WIDTHS,
+    "build_shufflenetv2_last_stride_backbone": SHUFFLENET_WIDTHS,
+}
 NECK_FEATURES = ("before", "after")
 
 # Files that only a run writes into OUTPUT_DIR (fastreid: config.yaml, metrics.json,
@@ -111,8 +117,8 @@ def named_choices(cfg) -> Dict[str, Sequence[str]]:
         "SOLVER.OPT": _optimizers(),
         "SOLVER.SCHED": FASTREID_SCHEDULERS,
     }
-    if cfg.MODEL.BACKBONE.NAME == "build_resnet_backbone":
-        choices["MODEL.BACKBONE.DEPTH"] = RESNET_DEPTHS
+    if cfg.MODEL.BACKBONE.NAME in BACKBONE_DEPTHS:
+        choices["MODEL.BACKBONE.DEPTH"] = BACKBONE_DEPTHS[cfg.MODEL.BACKBONE.NAME]
     if cfg.MODEL.META_ARCHITECTURE == "RAE":
         choices.update(_rae_parts(cfg))
     if cfg.DATASETS.TARGET:
