@@ -5,7 +5,7 @@ the discriminator forward + backward (Eq. (8), (13)) on a source and a target ba
 optimizer update. Variants: baseline (Enc with CE + triplet on source ids and target
 pseudo-ids), +FT, +FT+PT, +FT+PT+F. Numbers are printed absolute and as ratios to baseline.
 
-CPU (default): configs/RAE/synthetic/Base-RAE-cpu.yml (ShuffleNetV2 1.0x) at 64 x 32, 16 + 16 images;
+CPU (default): configs/RAE/synthetic/Base-RAE-cpu.yml (ResNet-18) at 64 x 32, 16 + 16 images;
 peak memory = growth of the process's peak RSS during the first step over its RSS before it
 (activations, gradients; each variant runs in a fresh subprocess so peaks do not mix).
 GPU (--device cuda): configs/RAE/Base-RAE.yml (ResNet-50, last stride 1) at 256 x 128,

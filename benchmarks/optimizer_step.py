@@ -5,7 +5,7 @@ Sec. IV-B) and discriminator optimizer, built by UDATrainer from a config with
 RAE.SOLVER.FUSED on and off, step on fixed random gradients. The model_step benchmark
 leaves this update out; on a small CPU model it is a sizeable part of an iteration.
 
-Configs: the CPU one (configs/RAE/synthetic/Base-RAE-cpu.yml: ShuffleNetV2 1.0x, Adam) and the
+Configs: the CPU one (configs/RAE/synthetic/Base-RAE-cpu.yml: ResNet-18, Adam) and the
 paper's (configs/RAE/Base-RAE.yml: ResNet-50, SGD with momentum), both full RAE (FT + PT + F).
 
     python benchmarks/optimizer_step.py
@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 CONFIGS = {
-    "cpu (ShuffleNetV2 1.0x, Adam)": "configs/RAE/synthetic/Base-RAE-cpu.yml",
+    "cpu (ResNet-18, Adam)": "configs/RAE/synthetic/Base-RAE-cpu.yml",
     "paper (ResNet-50, SGD)": "configs/RAE/Base-RAE.yml",
 }
 NUM_SOURCE_IDS, NUM_TARGET_IDS = 751, 500  # as benchmarks/model_step.py

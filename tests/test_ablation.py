@@ -22,7 +22,6 @@ from fastreid_rae.engine.training_stage import training_stage
 from fastreid_rae.evaluation import write_results
 from fastreid_rae.translation import TranslatorTrainer
 
-from .backbones import RESNET18
 from .conftest import REPO_ROOT
 from .test_paper_configs import flatten
 
@@ -54,7 +53,7 @@ CASES = [(setting, row) for setting in SETTINGS for row in ROWS]
 # A run of a couple of steps: 74 tiny Duke-like images // 24 = 3 iterations (fastreid's timer
 # needs 3), adapting from the start so the baseline pseudo-labels its target.
 TINY_RUN = ["SOLVER.MAX_EPOCH", 1, "SOLVER.IMS_PER_BATCH", 24, "DATALOADER.NUM_WORKERS", 0,
-            "TEST.EVAL_PERIOD", 1, "SOLVER.CHECKPOINT_PERIOD", 1, "RAE.SOURCE_PRETRAIN.EPOCHS", 0, *RESNET18]
+            "TEST.EVAL_PERIOD", 1, "SOLVER.CHECKPOINT_PERIOD", 1, "RAE.SOURCE_PRETRAIN.EPOCHS", 0]
 
 
 # ---- the configs ---------------------------------------------------------------------------

@@ -179,10 +179,10 @@ CONFIG_VALUE_CASES = [
                                           "['dbscan', 'jvtc', 'kmeans', "),
     (["MODEL.BACKBONE.NAME", "build_resnet50"], "MODEL.BACKBONE.NAME = 'build_resnet50' is not one "
                                                 "of ['build_effnet_backbone'"),
-    (["MODEL.BACKBONE.DEPTH", "1.0X"], "MODEL.BACKBONE.DEPTH = '1.0X' is not one of ['0.5x', '1.0x', "
-                                       "'1.5x', '2.0x'] (did you mean '1.0x'?)"),
-    (["MODEL.BACKBONE.NAME", "build_resnet_backbone", "MODEL.BACKBONE.DEPTH", "R50"],
-     "MODEL.BACKBONE.DEPTH = 'R50' is not one of ['101x', '18x', '34x', '50x'] (did you mean '50x'?)"),
+    (["MODEL.BACKBONE.DEPTH", "R50"], "MODEL.BACKBONE.DEPTH = 'R50' is not one of ['101x', '18x', "
+                                      "'34x', '50x'] (did you mean '50x'?)"),
+    (["MODEL.BACKBONE.NAME", "build_shufflenetv2_last_stride_backbone", "MODEL.BACKBONE.DEPTH", "1.0X"],
+     "MODEL.BACKBONE.DEPTH = '1.0X' is not one of ['0.5x', '1.0x', '1.5x', '2.0x'] (did you mean '1.0x'?)"),
     (["MODEL.HEADS.NAME", "EmbedingHead"], "MODEL.HEADS.NAME = 'EmbedingHead' is not one of"),
     (["MODEL.META_ARCHITECTURE", "Rae"], "MODEL.META_ARCHITECTURE = 'Rae' is not one of"),
     (["RAE.PIXEL_TRANSFER.DECODER.NAME", "UNet"], "RAE.PIXEL_TRANSFER.DECODER.NAME = 'UNet' is "

@@ -2,7 +2,7 @@
 module switches, which parameters each loss trains, Algorithm 2 recomputed by hand, and the
 round trip through fastreid's Checkpointer.
 
-CPU-sized: configs/RAE/synthetic/Base-RAE-cpu.yml with ResNet-18 (tests/backbones.py) on 32 x 16 images (the model
+CPU-sized: ResNet-18 (configs/RAE/synthetic/Base-RAE-cpu.yml) on 32 x 16 images (the model
 follows the images' size; 64 x 32, the config's, where a test is about shapes); one shape-only
 test builds the paper's ResNet-50 at 256 x 128.
 """
@@ -19,8 +19,6 @@ from fastreid.modeling import build_model
 from fastreid.utils.checkpoint import Checkpointer
 from fastreid_rae.config import add_rae_config
 from fastreid_rae.modeling import RAE, BilinearFusionHead, RAEEmbeddingHead
-
-from .backbones import RESNET18
 
 REPO = Path(__file__).resolve().parents[1]
 CPU_CONFIG = REPO / "configs/RAE/synthetic/Base-RAE-cpu.yml"
@@ -45,7 +43,7 @@ def rae_cfg(*opts, config=CPU_CONFIG):
     add_rae_config(cfg)
     cfg.merge_from_file(str(config))
     cfg.merge_from_list(["MODEL.HEADS.NUM_CLASSES", NUM_SOURCE_IDS, "MODEL.DEVICE", "cpu",
-                         "MODEL.BACKBONE.PRETRAIN", False, *(RESNET18 if config == CPU_CONFIG else []), *opts])
+                         "MODEL.BACKBONE.PRETRAIN", False, *opts])
     return cfg
 
 
@@ -101,11 +99,11 @@ def test_paper_config_builds_resnet50_rae_with_algorithm2_shapes_at_256x128():
     assert features.shape == (1, 512)  # RAE.FUSION.OUT_DIM
 
 
-SHIPPED_SHUFFLENET = ["MODEL.BACKBONE.NAME", "build_shufflenetv2_last_stride_backbone",
-                      "MODEL.BACKBONE.DEPTH", "1.0x", "MODEL.BACKBONE.FEAT_DIM", 1024]
+SHUFFLENET = ["MODEL.BACKBONE.NAME", "build_shufflenetv2_last_stride_backbone",
+              "MODEL.BACKBONE.DEPTH", "1.0x", "MODEL.BACKBONE.FEAT_DIM", 1024]
 
 
-@pytest.mark.parametrize("backbone", [RESNET18, SHIPPED_SHUFFLENET], ids=["resnet18", "shufflenetv2"])
+@pytest.mark.parametrize("backbone", [[], SHUFFLENET], ids=["resnet18", "shufflenetv2"])
 def test_training_forward_returns_every_weighted_loss_and_eval_returns_features(backbone):
     model = rae_model(*backbone)
     losses = model(source_batch(), target_batch())
@@ -116,7 +114,7 @@ def test_training_forward_returns_every_weighted_loss_and_eval_returns_features(
     model.eval()
     images = batch(3, size=CONFIG_SIZE)["images"]
     assert model({"images": images}).shape == (6, 128)  # fused feature, RAE.FUSION.OUT_DIM
-    assert model.extract_features(images, kind="encoder").shape == (6, backbone[-1])  # FEAT_DIM
+    assert model.extract_features(images, kind="encoder").shape == (6, model.feat_dim)
     assert torch.equal(model(images), model.extract_features(images, kind="fusion"))
 
 

@@ -27,7 +27,6 @@ from fastreid_rae.translation.data import first_images, train_image_paths
 from fastreid_rae.translation.losses import cycle_consistency_loss, identity_mapping_loss
 from fastreid_rae.translation.translator import build_generator
 
-from .backbones import RESNET18
 from .conftest import REPO_ROOT
 
 CONFIG = REPO_ROOT / "configs/RAE/synthetic/duke2market.yml"
@@ -44,7 +43,7 @@ def _cfg(world, *overrides):
     cfg.merge_from_file(str(CONFIG))
     cfg.merge_from_list(["DATASETS.ROOT", str(world), "DATALOADER.NUM_WORKERS", 0,
                          "RAE.TRANSLATOR.MAX_ITER", ITERATIONS, "RAE.TRANSLATOR.IMS_PER_BATCH", 4,
-                         "RAE.TRANSLATOR.CHECKPOINT_PERIOD", 0, *RESNET18, *overrides])
+                         "RAE.TRANSLATOR.CHECKPOINT_PERIOD", 0, *overrides])
     cfg.freeze()
     return cfg
 
@@ -263,7 +262,7 @@ def _pre_fusion_model(weights, *opts):
     cfg = get_cfg()
     add_rae_config(cfg)
     cfg.merge_from_file(str(REPO_ROOT / "configs/RAE/synthetic/Base-RAE-cpu.yml"))
-    cfg.merge_from_list(["MODEL.HEADS.NUM_CLASSES", 4, *RESNET18, *PRE, "RAE.TRANSLATOR.WEIGHTS", str(weights), *opts])
+    cfg.merge_from_list(["MODEL.HEADS.NUM_CLASSES", 4, *PRE, "RAE.TRANSLATOR.WEIGHTS", str(weights), *opts])
     torch.manual_seed(0)
     return build_model(cfg)
 

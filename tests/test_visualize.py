@@ -25,7 +25,6 @@ from fastreid_rae.visualization.reconstruct import reconstruct_layout
 from fastreid_rae.visualization.samples import choose_indices
 from fastreid_rae.visualization.tsne import PANEL_SIZE
 
-from .backbones import RESNET18
 from .conftest import REPO_ROOT
 from .test_uda_training import _cfg, _train
 
@@ -33,7 +32,7 @@ from .test_uda_training import _cfg, _train
 # a quarter of the configs' pixels and half their batch: the pictures need a trained model of
 # the real architecture, not a good one, and the machine is shared
 SMALL_AND_FAST = ["INPUT.SIZE_TRAIN", [32, 16], "INPUT.SIZE_TEST", [32, 16], "INPUT.PADDING.SIZE", 2,
-                  "SOLVER.IMS_PER_BATCH", 8, *RESNET18]
+                  "SOLVER.IMS_PER_BATCH", 8]
 
 
 @pytest.fixture(scope="module")

@@ -1,10 +1,11 @@
 """fastreid's ShuffleNetV2 with ``MODEL.BACKBONE.LAST_STRIDE``.
 
 fastreid's own ``build_shufflenetv2_backbone`` always downsamples 32x. RAE's Dec (Eq. 10)
-and every CPU config are sized for the input/16 map that re-ID ResNets give with last
+and the CPU configs are sized for the input/16 map that re-ID ResNets give with last
 stride 1, so this builder takes fastreid's network and sets the stride of the last stage's
-first block. The CPU configs use it because it trains ~3x faster than ResNet-18 on 2 cores
-(benchmarks/model_step.py, docs/performance.md), which is what brings `make demo` near its 10-minute target.
+first block. On 2 CPU cores it trains ~3x faster than ResNet-18 (docs/performance.md); from
+scratch on the synthetic world it gave weaker models, so the CPU configs keep ResNet-18
+(docs/results.md, "ShuffleNetV2 as the CPU backbone").
 """
 from fastreid.modeling.backbones import BACKBONE_REGISTRY
 from torch import nn
