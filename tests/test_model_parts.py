@@ -220,7 +220,7 @@ def test_resizable_classifier_random_reset_and_empty_error():
     assert classifier(torch.randn(4, 32), torch.tensor([0, 1, 2, 3]))["cls_outputs"].shape == (4, 500)
 
 
-# ---- the CPU configs' backbone --------------------------------------------------------------
+# ---- ShuffleNetV2 with a last stride (a faster, optional CPU backbone) ------------------------
 
 def shufflenet(name, last_stride, seed=0):
     cfg = rae_cfg("MODEL.BACKBONE.NAME", name, "MODEL.BACKBONE.DEPTH", "0.5x",
