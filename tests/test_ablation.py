@@ -29,13 +29,20 @@ ABLATION_DIR = REPO_ROOT / "configs/RAE/ablation"
 # setting folder -> the config its rows change
 SETTINGS = {"duke2market": "configs/RAE/duke2market.yml",
             "synthetic": "configs/RAE/synthetic/duke2market.yml",
-            "cuhk03_to_cuhk01": "configs/RAE/cuhk03_to_cuhk01.yml"}
-# the synthetic rows adapt the direct_transfer row's model: they change this config instead,
-SYNTHETIC_FROM_SOURCE = "configs/RAE/synthetic/duke2market_from_source.yml"
-# ... or, with a Dec, this one, which trains Dec on that model first
-SYNTHETIC_DECODER_FIRST = "configs/RAE/synthetic/duke2market_from_source_decoder_first.yml"
-# ... and that row, the source model, is 10 epochs of Enc alone
-SOURCE_MODEL_SCHEDULE = {"RAE.SOURCE_PRETRAIN.EPOCHS": 10}
+            "cuhk03_to_cuhk01": "configs/RAE/cuhk03_to_cuhk01.yml",
+            "cuhk03_to_cuhk01_cpu": "configs/RAE/cuhk_cpu/cuhk03_to_cuhk01.yml",
+            "cuhk01_to_cuhk03_cpu": "configs/RAE/cuhk_cpu/cuhk01_to_cuhk03.yml"}
+# The CPU-sized settings adapt the direct_transfer row's model: their other rows change the
+# setting's <config>_from_source.yml instead, or, with a Dec, <config>_from_source_decoder_first.yml,
+# which trains Dec on that model for this many epochs first; and that row, the source model, has
+# its own schedule of Enc alone.
+ADAPTS_SOURCE_MODEL = {"synthetic": 4, "cuhk03_to_cuhk01_cpu": 1, "cuhk01_to_cuhk03_cpu": 4}
+SOURCE_MODEL_SCHEDULE = {
+    "synthetic": {"RAE.SOURCE_PRETRAIN.EPOCHS": 10},
+    "cuhk03_to_cuhk01_cpu": {"RAE.SOURCE_PRETRAIN.EPOCHS": 4, "SOLVER.MAX_EPOCH": 4,
+                             "SOLVER.STEPS": [3], "TEST.EVAL_PERIOD": 4},
+    "cuhk01_to_cuhk03_cpu": {"RAE.SOURCE_PRETRAIN.EPOCHS": 10, "SOLVER.MAX_EPOCH": 10,
+                             "SOLVER.STEPS": [8], "TEST.EVAL_PERIOD": 10}}
 # Table IV row -> (FT, PT, F, PT mode, has a target set)
 ROWS = {"direct_transfer": (False, False, False, "post", False),
         "baseline": (False, False, False, "post", True),
@@ -74,36 +81,59 @@ def expected_translator_keys(setting, row):
     return keys
 
 
+def row_base_file(setting, row):
+    """The config a row changes: the setting's, or for a row adapting the source model, its
+    from-source variant."""
+    _, pt, _, mode, _ = ROWS[row]
+    base_file = SETTINGS[setting]
+    if setting in ADAPTS_SOURCE_MODEL and row != "direct_transfer":
+        suffix = "_from_source_decoder_first" if pt and mode == "post" else "_from_source"
+        base_file = base_file.replace(".yml", f"{suffix}.yml")
+    return REPO_ROOT / base_file
+
+
 @pytest.mark.parametrize("setting,row", CASES, ids=[f"{s}/{r}" for s, r in CASES])
 def test_row_config_switches_its_modules_and_nothing_else(setting, row):
-    source_model = setting == "synthetic" and row == "direct_transfer"
     ft, pt, fusion, mode, has_target = ROWS[row]
-    base_file = SETTINGS[setting]
-    if setting == "synthetic" and not source_model:
-        base_file = SYNTHETIC_DECODER_FIRST if pt and mode == "post" else SYNTHETIC_FROM_SOURCE
-    base = flatten(load_config(Variant("base", REPO_ROOT / base_file)))
+    base = flatten(load_config(Variant("base", row_base_file(setting, row))))
     cfg = flatten(load_config(Variant(row, ABLATION_DIR / setting / f"{row}.yml")))
     target = base["DATASETS.TARGET"] if has_target else ""
     assert [cfg[key] for key in SWITCHES] == [ft, pt, fusion, mode, target]
     assert cfg["OUTPUT_DIR"] == f"logs/ablation/{setting}/{row}"
     translator = expected_translator_keys(setting, row)
     assert {key: cfg[key] for key in translator} == translator
-    schedule = SOURCE_MODEL_SCHEDULE if source_model else {}
+    schedule = SOURCE_MODEL_SCHEDULE.get(setting, {}) if row == "direct_transfer" else {}
     assert {key: cfg[key] for key in schedule} == schedule
     changed = {key for key in base if base[key] != cfg[key]}
     assert changed <= {*SWITCHES, *translator, *schedule, "OUTPUT_DIR"}, f"{setting}/{row}: {changed}"
 
 
-@pytest.mark.parametrize("row", [row for row in ROWS if row != "direct_transfer"])
-def test_synthetic_rows_adapt_the_source_model_for_the_same_epochs(row):
-    cfg = load_config(Variant(row, ABLATION_DIR / "synthetic" / f"{row}.yml"), ["MODEL.WEIGHTS", "source.pth"])
+ADAPTING = [(setting, row) for setting in ADAPTS_SOURCE_MODEL for row in ROWS if row != "direct_transfer"]
+
+
+@pytest.mark.parametrize("setting,row", ADAPTING, ids=[f"{s}/{r}" for s, r in ADAPTING])
+def test_rows_adapt_the_source_model_for_the_same_epochs(setting, row):
+    cfg = load_config(Variant(row, ABLATION_DIR / setting / f"{row}.yml"), ["MODEL.WEIGHTS", "source.pth"])
     _, pt, _, mode, _ = ROWS[row]
     has_decoder = pt and mode == "post"
     assert cfg.RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL is True
     stages = [training_stage(cfg, epoch, has_decoder) for epoch in range(cfg.SOLVER.MAX_EPOCH)]
     # Enc is never trained on the source alone again; a Dec first trains on the frozen Enc
-    assert stages == ["decoder"] * (4 if has_decoder else 0) + ["adapt"] * 5
+    assert stages == ["decoder"] * (ADAPTS_SOURCE_MODEL[setting] if has_decoder else 0) + ["adapt"] * 5
     assert cfg.SOLVER.STEPS == [cfg.SOLVER.MAX_EPOCH] and cfg.TEST.EVAL_PERIOD == cfg.SOLVER.MAX_EPOCH
+
+
+@pytest.mark.parametrize("pair", ["cuhk03_to_cuhk01", "cuhk01_to_cuhk03"])
+def test_cpu_sized_cuhk_pair_is_the_synthetic_config_on_the_crops(pair):
+    """Only the datasets and the schedule (epochs are passes over each source) differ."""
+    synthetic = flatten(load_config(Variant("synthetic", REPO_ROOT / SETTINGS["synthetic"])))
+    cuhk = flatten(load_config(Variant(pair, REPO_ROOT / f"configs/RAE/cuhk_cpu/{pair}.yml")))
+    changed = {key for key in synthetic if synthetic[key] != cuhk[key]}
+    assert changed <= {"DATASETS.NAMES", "DATASETS.TARGET", "DATASETS.TESTS", "OUTPUT_DIR",
+                       "RAE.SOURCE_PRETRAIN.EPOCHS", "RAE.SOURCE_PRETRAIN.DECODER_EPOCHS",
+                       "SOLVER.MAX_EPOCH", "SOLVER.STEPS", "SOLVER.CHECKPOINT_PERIOD",
+                       "TEST.EVAL_PERIOD"}, changed
+    assert {"DATASETS.NAMES", "DATASETS.TARGET", "DATASETS.TESTS"} <= changed
 
 
 @pytest.mark.parametrize("row", list(ROWS))
