@@ -163,14 +163,20 @@ def test_config_variants_are_named_by_file_and_refuse_clashing_names(tmp_path):
         config_variants([tmp_path / "nope.yml"])
 
 
-def test_sweep_varies_one_loss_weight_at_a_time():
+def test_sweep_varies_one_loss_weight_at_a_time_and_shares_the_configured_point():
     curves = sweep_variants(REPO_ROOT / SETTINGS["synthetic"], [1, 10])
+    configured = ("lambda_feat_gan_10_lambda_pix_gan_10", ())  # the config's own 10 and 10
     assert {param: [(value, v.name, v.overrides) for value, v in curve]
             for param, curve in curves.items()} == {
         "lambda_feat_gan": [(1.0, "lambda_feat_gan_1", ("RAE.LOSS.LAMBDA_FEAT_GAN", 1.0)),
-                            (10.0, "lambda_feat_gan_10", ("RAE.LOSS.LAMBDA_FEAT_GAN", 10.0))],
+                            (10.0, *configured)],
         "lambda_pix_gan": [(1.0, "lambda_pix_gan_1", ("RAE.LOSS.LAMBDA_PIX_GAN", 1.0)),
-                           (10.0, "lambda_pix_gan_10", ("RAE.LOSS.LAMBDA_PIX_GAN", 10.0))]}
+                           (10.0, *configured)]}
+    # an override moves the configured point
+    curves = sweep_variants(REPO_ROOT / SETTINGS["synthetic"], [1, 10],
+                            overrides=["RAE.LOSS.LAMBDA_PIX_GAN", 1.0])
+    assert [v.name for _, v in curves["lambda_pix_gan"]] == ["lambda_feat_gan_10_lambda_pix_gan_1",
+                                                             "lambda_pix_gan_10"]
     with pytest.raises(ValueError, match="lambda_tri"):
         sweep_variants(REPO_ROOT / SETTINGS["synthetic"], [1], params=["lambda_tri"])
 
@@ -328,21 +334,23 @@ def ablation_cli():
 
 def test_sweep_command_reports_finished_runs_without_training(tmp_path, capsys):
     config = REPO_ROOT / SETTINGS["synthetic"]
-    for param, curve in sweep_variants(config, [1, 10]).items():
-        for value, variant in curve:
-            for seed in (0, 1):
-                run = Run(variant, seed, tmp_path / variant.name / f"seed{seed}")
-                mAP = value + seed + (10 if param == "lambda_pix_gan" else 0)
-                _fake_finished_run(run, {"Market1501": {"mAP": mAP, "Rank-1": 2 * mAP,
-                                                        "Rank-5": 50.0, "Rank-10": 60.0}})
+    variants = {variant for curve in sweep_variants(config, [1, 10]).values() for _, variant in curve}
+    for variant in variants:
+        value = float(variant.overrides[1]) if variant.overrides else 10.0
+        for seed in (0, 1):
+            run = Run(variant, seed, tmp_path / variant.name / f"seed{seed}")
+            mAP = value + seed + (10 if variant.name == "lambda_pix_gan_1" else 0)
+            _fake_finished_run(run, {"Market1501": {"mAP": mAP, "Rank-1": 2 * mAP,
+                                                    "Rank-5": 50.0, "Rank-10": 60.0}})
     ablation_cli()(["sweep", str(config), "--values", "1", "10", "--seeds", "0", "1",
                     "--output-root", str(tmp_path)])
     printed = capsys.readouterr().out
-    assert printed.count("finished earlier") == 8 and "done in" not in printed
+    # 3 runs x 2 seeds: the configured 10 / 10 is one run on both curves
+    assert printed.count("finished earlier") == 6 and "done in" not in printed
     table = (tmp_path / "sweep.md").read_text()
-    # lambda_feat_gan 10, seeds 0 and 1: mAP 10 and 11 -> 10.5 ± 0.7 (sqrt(0.5) = 0.707)
-    assert "| lambda_feat_gan_10 | 10.5 ± 0.7 | 21.0 ± 1.4 | 50.0 ± 0.0 | 60.0 ± 0.0 | 2 |" \
-        in table
+    # the configured point, seeds 0 and 1: mAP 10 and 11 -> 10.5 ± 0.7 (sqrt(0.5) = 0.707)
+    assert table.count("| lambda_feat_gan_10_lambda_pix_gan_10 | 10.5 ± 0.7 | 21.0 ± 1.4 | 50.0 ± 0.0 "
+                       "| 60.0 ± 0.0 | 2 |") == 2
     assert "| lambda_pix_gan_1 | 11.5 ± 0.7 |" in table
     assert _png_size(tmp_path / "sweep.png") == ("PNG", (1000, 400))
 

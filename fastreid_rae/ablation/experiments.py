@@ -57,10 +57,12 @@ def sweep(config_file, values: Sequence[float], seeds: Sequence[int], output_roo
     """Train ``config_file`` at each value of each loss weight x seed, then write one table per
     weight and the line plot of mAP / Rank-1 against it."""
     output_root = Path(output_root).resolve()
-    curves = sweep_variants(config_file, values, params)
+    curves = sweep_variants(config_file, values, params, overrides)
+    # the configured point is on every curve: one run
+    variants = list(dict.fromkeys(variant for curve in curves.values() for _, variant in curve))
     summaries, test_set = _train_and_summarise(
-        [variant for curve in curves.values() for _, variant in curve], seeds, output_root,
-        overrides, dataset, python=python, train_script=train_script, progress=progress)
+        variants, seeds, output_root, overrides, dataset, python=python,
+        train_script=train_script, progress=progress)
     by_name = {summary.name: summary for summary in summaries}
     points = {param: [(value, by_name[variant.name]) for value, variant in curve]
               for param, curve in curves.items()}

@@ -46,19 +46,32 @@ SweepCurves = Dict[str, List[Tuple[float, Variant]]]
 
 
 def sweep_variants(config_file, values: Sequence[float],
-                   params: Sequence[str] = tuple(SWEEP_KEYS)) -> SweepCurves:
+                   params: Sequence[str] = tuple(SWEEP_KEYS), overrides: Sequence = ()) -> SweepCurves:
     """``{param: [(value, variant), ...]}``: ``config_file`` with one loss weight changed at a
-    time, the others left at the config's values (as Fig. 6 varies one lambda at a time)."""
+    time, the others left at the config's values (as Fig. 6 varies one lambda at a time).
+    Where a value is the config's own (after ``overrides``), every curve shares one run, named by
+    all the configured weights: it is the same training."""
     unknown = sorted(set(params) - set(SWEEP_KEYS))
     if unknown:
         raise ValueError(f"unknown sweep parameter(s) {unknown}; valid: {sorted(SWEEP_KEYS)}")
     path = Path(config_file).resolve()
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
+    cfg = load_config(Variant(path.stem, path), overrides)
+    configured = {param: float(_value_at(cfg, key)) for param, key in SWEEP_KEYS.items()}
+    as_configured = Variant("_".join(f"{param}_{value:g}" for param, value in configured.items()), path)
     values = list(dict.fromkeys(float(value) for value in values))  # 1 and 1.0: one point
-    return {param: [(value, Variant(f"{param}_{value:g}", path, (SWEEP_KEYS[param], value)))
+    return {param: [(value, as_configured if value == configured[param]
+                     else Variant(f"{param}_{value:g}", path, (SWEEP_KEYS[param], value)))
                     for value in values]
             for param in params}
+
+
+def _value_at(cfg, dotted_key: str):
+    node = cfg
+    for part in dotted_key.split("."):
+        node = node[part]
+    return node
 
 
 def check_overrides(overrides: Sequence):
