@@ -125,14 +125,16 @@ def test_rows_adapt_the_source_model_for_the_same_epochs(setting, row):
 
 @pytest.mark.parametrize("pair", ["cuhk03_to_cuhk01", "cuhk01_to_cuhk03"])
 def test_cpu_sized_cuhk_pair_is_the_synthetic_config_on_the_crops(pair):
-    """Only the datasets and the schedule (epochs are passes over each source) differ."""
+    """Only the datasets, the schedule (epochs are passes over each source) and DBSCAN's
+    neighbourhood (CUHK has 4-10 images per person) differ."""
     synthetic = flatten(load_config(Variant("synthetic", REPO_ROOT / SETTINGS["synthetic"])))
     cuhk = flatten(load_config(Variant(pair, REPO_ROOT / f"configs/RAE/cuhk_cpu/{pair}.yml")))
     changed = {key for key in synthetic if synthetic[key] != cuhk[key]}
     assert changed <= {"DATASETS.NAMES", "DATASETS.TARGET", "DATASETS.TESTS", "OUTPUT_DIR",
                        "RAE.SOURCE_PRETRAIN.EPOCHS", "RAE.SOURCE_PRETRAIN.DECODER_EPOCHS",
                        "SOLVER.MAX_EPOCH", "SOLVER.STEPS", "SOLVER.CHECKPOINT_PERIOD",
-                       "TEST.EVAL_PERIOD"}, changed
+                       "TEST.EVAL_PERIOD", "RAE.PSEUDO_LABEL.DBSCAN.MIN_SAMPLES",
+                       "RAE.PSEUDO_LABEL.DBSCAN.K1"}, changed
     assert {"DATASETS.NAMES", "DATASETS.TARGET", "DATASETS.TESTS"} <= changed
 
 
