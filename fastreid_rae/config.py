@@ -123,6 +123,12 @@ def add_rae_config(cfg):
     # "power_l2" (signed sqrt + L2, as MFB does). Not in the paper: z scales with the square of
     # Enc's features; in CPU runs "none" diverged or stalled, "l2" trained (docs/model.md).
     _C.RAE.FUSION.NORMALIZATION = "l2"
+    # The feature the evaluation (eval-mode forward) ranks with: "final" (Algorithm 2's fused
+    # feature when the fusion is on, else Enc's), "encoder" (Enc's BN-necked feature, the
+    # baseline's) or "fusion". Not in the paper, which evaluates Algorithm 2 only; "encoder"
+    # separates what the fusion adds at test time from what training did to Enc
+    # (docs/results.md, "Where RAE loses: its Algorithm 2 feature").
+    _C.RAE.TEST_FEATURE = "final"
 
     # GAN objective for Eq. (8), (13), (16): "NonSaturatingGANLoss" (BCE, DESIGN.md) or
     # "LeastSquaresGANLoss".

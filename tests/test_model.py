@@ -118,6 +118,14 @@ def test_training_forward_returns_every_weighted_loss_and_eval_returns_features(
     assert torch.equal(model(images), model.extract_features(images, kind="fusion"))
 
 
+@pytest.mark.parametrize("kind", ["encoder", "fusion"])
+def test_test_feature_key_picks_what_evaluation_ranks_with(kind):
+    model = rae_model("RAE.TEST_FEATURE", kind).eval()
+    images = batch(3, size=CONFIG_SIZE)["images"]
+    assert torch.equal(model(images), model.extract_features(images, kind=kind))
+    assert model(images).shape == (6, model.feat_dim if kind == "encoder" else 128)
+
+
 def test_decoder_reconstructs_half_size_images_in_tanh_range():
     model = rae_model()
     maps = model.encode(model.pixel_space.normalize(batch(3, size=CONFIG_SIZE)["images"]))
@@ -180,6 +188,8 @@ def test_baseline_row_is_encoder_only_and_evaluates_like_fastreid_baseline():
     (["RAE.FUSION.NAME", "ConcatFusion"], KeyError, "RAE.FUSION.NAME"),
     (["MODEL.HEADS.NAME", "EmbeddingHead"], ValueError, "MODEL.HEADS.NAME"),
     (["RAE.PIXEL_TRANSFER.DECODER.CHANNELS", [64, 32, 16]], ValueError, "RAE.PIXEL_TRANSFER.DECODER.CHANNELS"),
+    (["RAE.TEST_FEATURE", "fused"], ValueError, "RAE.TEST_FEATURE"),
+    (["RAE.TEST_FEATURE", "fusion", "RAE.FUSION.ENABLED", False], ValueError, "RAE.TEST_FEATURE"),
 ])
 def test_invalid_config_is_rejected_naming_the_key(opts, error, key):
     with pytest.raises(error, match=key.replace(".", r"\.")):

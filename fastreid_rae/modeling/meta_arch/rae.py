@@ -37,6 +37,10 @@ def check_rae_config(cfg) -> None:
             "RAE.FUSION.ENABLED requires RAE.PIXEL_TRANSFER.ENABLED: Eq. (20) fuses F with "
             "Enc(Dec(F)), which needs the decoder"
         )
+    if cfg.RAE.TEST_FEATURE not in RAE.FEATURE_KINDS:
+        raise ValueError(f"RAE.TEST_FEATURE must be one of {RAE.FEATURE_KINDS}, got {cfg.RAE.TEST_FEATURE!r}")
+    if cfg.RAE.TEST_FEATURE == "fusion" and not cfg.RAE.FUSION.ENABLED:
+        raise ValueError("RAE.TEST_FEATURE 'fusion' needs RAE.FUSION.ENABLED True")
 
 
 @contextmanager
@@ -116,6 +120,7 @@ class RAE(nn.Module):
         pixel_transfer_updates_encoder: bool = True,
         fusion_updates_encoder: bool = True,
         re_encoding_updates_bn_stats: bool = False,
+        test_feature: str = "final",
     ):
         """NOTE: this interface is experimental."""
         super().__init__()
@@ -147,6 +152,7 @@ class RAE(nn.Module):
         self.pixel_transfer_updates_encoder = pixel_transfer_updates_encoder
         self.fusion_updates_encoder = fusion_updates_encoder
         self.re_encoding_updates_bn_stats = re_encoding_updates_bn_stats
+        self.test_feature = test_feature  # the kind an eval-mode forward returns
         self._discriminator_inputs: Optional[DiscriminatorInputs] = None
 
     @classmethod
@@ -176,6 +182,7 @@ class RAE(nn.Module):
             "pixel_transfer_updates_encoder": rae.PIXEL_TRANSFER.UPDATE_ENCODER,
             "fusion_updates_encoder": rae.FUSION.UPDATE_ENCODER,
             "re_encoding_updates_bn_stats": rae.FUSION.RE_ENCODING_UPDATES_BN_STATS,
+            "test_feature": rae.TEST_FEATURE,
         }
 
     @property
@@ -213,7 +220,7 @@ class RAE(nn.Module):
 
     def forward(self, batched_inputs, target_inputs: Optional[dict] = None, **kwargs):
         if not self.training:
-            return self.extract_features(batched_inputs)
+            return self.extract_features(batched_inputs, kind=self.test_feature)
         return self.generator_losses(batched_inputs, target_inputs, **kwargs)
 
     def generator_losses(self, source_inputs: dict, target_inputs: Optional[dict] = None,
