@@ -286,3 +286,11 @@ def add_rae_config(cfg):
     _C.RAE.CHECKPOINT.ITER_PERIOD = 500
 
     return cfg
+
+
+def config_value(cfg, dotted_key: str):
+    """``cfg.A.B.C`` for ``"A.B.C"``: a key named in a table or an error message, read."""
+    node = cfg
+    for part in dotted_key.split("."):
+        node = node[part]
+    return node

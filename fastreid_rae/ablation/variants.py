@@ -6,7 +6,7 @@ from typing import Dict, List, Sequence, Tuple
 
 from fastreid.config import get_cfg
 
-from ..config import add_rae_config
+from ..config import add_rae_config, config_value
 from ..engine.config_loading import ConfigError, merge_config
 
 # The Fig. 6 hyper-parameters a sweep varies (Sec. IV-E, "Parameters Analysis").
@@ -58,20 +58,13 @@ def sweep_variants(config_file, values: Sequence[float],
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
     cfg = load_config(Variant(path.stem, path), overrides)
-    configured = {param: float(_value_at(cfg, key)) for param, key in SWEEP_KEYS.items()}
+    configured = {param: float(config_value(cfg, key)) for param, key in SWEEP_KEYS.items()}
     as_configured = Variant("_".join(f"{param}_{value:g}" for param, value in configured.items()), path)
     values = list(dict.fromkeys(float(value) for value in values))  # 1 and 1.0: one point
     return {param: [(value, as_configured if value == configured[param]
                      else Variant(f"{param}_{value:g}", path, (SWEEP_KEYS[param], value)))
                     for value in values]
             for param in params}
-
-
-def _value_at(cfg, dotted_key: str):
-    node = cfg
-    for part in dotted_key.split("."):
-        node = node[part]
-    return node
 
 
 def check_overrides(overrides: Sequence):

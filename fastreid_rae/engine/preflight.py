@@ -20,6 +20,7 @@ from fastreid.modeling.heads import REID_HEADS_REGISTRY
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
 from PIL import Image
 
+from ..config import config_value
 from ..data.datasets import DatasetLayoutError, build_dataset
 from ..data.datasets.naming import NAME_PATTERNS
 from ..data.streams import STREAMS, identity_stream
@@ -58,12 +59,6 @@ NECK_FEATURES = ("before", "after")
 RUN_FILES = ("config.yaml", "metrics.json", RESULTS_FILE, "last_checkpoint")
 CHECKPOINT_GLOB = "model_*.pth"
 _MAX_REPORTED = 10  # files named in one message
-
-
-def _value(cfg, key: str):
-    for part in key.split("."):
-        cfg = cfg[part]
-    return cfg
 
 
 def _registered(registry) -> List[str]:
@@ -129,7 +124,7 @@ def named_choices(cfg) -> Dict[str, Sequence[str]]:
 
 def check_named_choices(cfg) -> None:
     for key, choices in named_choices(cfg).items():
-        _check_choice(key, _value(cfg, key), choices)
+        _check_choice(key, config_value(cfg, key), choices)
 
 
 def check_rae_switches(cfg) -> None:
@@ -167,7 +162,7 @@ def check_dataset_names(cfg) -> None:
 def check_input_sizes(cfg) -> None:
     # fastreid resizes to (height, width); a single number would keep the aspect ratio instead
     for key in ("INPUT.SIZE_TRAIN", "INPUT.SIZE_TEST"):
-        size = _value(cfg, key)
+        size = config_value(cfg, key)
         if len(size) != 2 or not all(type(side) is int and side > 0 for side in size):
             raise ConfigError(f"{key} = {list(size)}; expected [height, width], two positive "
                               f"integers, e.g. [256, 128]")

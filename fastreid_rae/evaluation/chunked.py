@@ -24,6 +24,7 @@ import torch
 from fastreid.evaluation import ReidEvaluator
 from fastreid.utils import comm
 
+from ..config import config_value
 from .rank import query_blocks, rank_blocks
 
 logger = logging.getLogger(__name__)
@@ -121,7 +122,7 @@ class QueryBlockDistances:
 
 def check_chunked_config(cfg):
     """Refuse, naming the key, what the chunked evaluator cannot do."""
-    enabled = [key for key in DENSE_ONLY_OPTIONS if _get(cfg, key)]
+    enabled = [key for key in DENSE_ONLY_OPTIONS if config_value(cfg, key)]
     if enabled:
         raise ValueError(
             f"TEST.CHUNKED.ENABLED evaluates query blocks without the dense query x gallery "
@@ -139,9 +140,3 @@ def check_chunked_config(cfg):
         raise ValueError(f"TEST.CHUNKED.QUERY_CHUNK must be a positive number of queries, "
                          f"got {chunk!r}")
 
-
-def _get(cfg, dotted_key):
-    node = cfg
-    for name in dotted_key.split("."):
-        node = node[name]
-    return node
