@@ -112,6 +112,11 @@ def add_rae_config(cfg):
     _C.RAE.FUSION.OUT_DIM = 512
     # Whether fusion-loss gradients reach Enc (both Enc passes) (DESIGN.md: they do).
     _C.RAE.FUSION.UPDATE_ENCODER = True
+    # Whether fusion-loss gradients train Dec (through the re-encoding of Dec(F)). DESIGN.md:
+    # they do. Algorithm 1 step 4 optimises "the fusion module" with Eq. (21); False leaves
+    # Dec to its own terms, Eq. (17), so the fusion cannot turn it from reconstructing into
+    # a second feature extractor (docs/model.md, "Which gradients reach Dec").
+    _C.RAE.FUSION.UPDATE_DECODER = True
     # Whether the second Enc pass, on reconstructions Dec(F) (or PT-hat's translations),
     # updates Enc's BN running statistics. Not in the paper. They are what Enc normalises
     # real images with at test time and when the target is pseudo-labelled; updated by

@@ -324,6 +324,21 @@ def test_update_encoder_false_keeps_that_module_gradients_out_of_the_encoder(pix
     assert trained_modules(model, losses["loss_fusion_cls_target"]) == {"decoder", "fusion"} | encoder_if(fusion)
 
 
+@pytest.mark.parametrize("pixel, fusion", [(False, True), (True, True), (False, False)])
+def test_fusion_update_decoder_false_leaves_dec_to_its_own_terms(pixel, fusion):
+    model = rae_model("RAE.PIXEL_TRANSFER.UPDATE_ENCODER", pixel, "RAE.FUSION.UPDATE_ENCODER", fusion,
+                      "RAE.FUSION.UPDATE_DECODER", False)
+    losses = model(source_batch(), target_batch())
+    encoder_if = lambda flag: {"backbone"} if flag else set()  # noqa: E731
+    # the fusion's gradient still passes through Dec into F (and so into Enc) when told to
+    for name in ("loss_fusion_cls_source", "loss_fusion_triplet_target"):
+        assert trained_modules(model, losses[name]) == {"fusion"} | encoder_if(fusion)
+    assert trained_modules(model, losses["loss_reconst_source"]) == {"decoder"} | encoder_if(pixel)
+    assert trained_modules(model, losses["loss_pix_gan_target"]) == {"decoder"} | encoder_if(pixel)
+    counts = {int(m.num_batches_tracked) for m in model.decoder.modules() if isinstance(m, nn.BatchNorm2d)}
+    assert counts == {1}
+
+
 @pytest.mark.parametrize("fusion_updates_encoder", [True, False])
 @pytest.mark.parametrize("updates_stats", [False, True])
 def test_re_encoding_leaves_bn_running_statistics_to_the_real_images(fusion_updates_encoder, updates_stats):

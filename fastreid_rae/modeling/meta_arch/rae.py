@@ -119,6 +119,7 @@ class RAE(nn.Module):
         translator: Optional[nn.Module] = None,
         pixel_transfer_updates_encoder: bool = True,
         fusion_updates_encoder: bool = True,
+        fusion_updates_decoder: bool = True,
         re_encoding_updates_bn_stats: bool = False,
         test_feature: str = "final",
     ):
@@ -151,6 +152,7 @@ class RAE(nn.Module):
         self.lambda_pix_gan = lambda_pix_gan
         self.pixel_transfer_updates_encoder = pixel_transfer_updates_encoder
         self.fusion_updates_encoder = fusion_updates_encoder
+        self.fusion_updates_decoder = fusion_updates_decoder
         self.re_encoding_updates_bn_stats = re_encoding_updates_bn_stats
         self.test_feature = test_feature  # the kind an eval-mode forward returns
         self._discriminator_inputs: Optional[DiscriminatorInputs] = None
@@ -181,6 +183,7 @@ class RAE(nn.Module):
             "translator": build_source_style_translation(cfg) if pre_pixel_fusion else None,
             "pixel_transfer_updates_encoder": rae.PIXEL_TRANSFER.UPDATE_ENCODER,
             "fusion_updates_encoder": rae.FUSION.UPDATE_ENCODER,
+            "fusion_updates_decoder": rae.FUSION.UPDATE_DECODER,
             "re_encoding_updates_bn_stats": rae.FUSION.RE_ENCODING_UPDATES_BN_STATS,
             "test_feature": rae.TEST_FEATURE,
         }
@@ -204,12 +207,14 @@ class RAE(nn.Module):
             )
         return feature_maps
 
-    def decode(self, feature_maps: torch.Tensor, update_encoder: bool = True,
+    def decode(self, feature_maps: torch.Tensor, update_encoder: bool = True, update_decoder: bool = True,
                update_bn_stats: bool = True) -> torch.Tensor:
         """I^ = Dec(F), Eq. (10), in [-1, 1] at input/2; ``update_encoder`` False cuts the
-        gradient to Enc; ``update_bn_stats`` False leaves Dec's running statistics as they were."""
+        gradient to Enc, ``update_decoder`` False the gradient into Dec's weights (it still
+        flows through Dec to F); ``update_bn_stats`` False leaves Dec's running statistics as
+        they were."""
         return _call(self.decoder, feature_maps if update_encoder else feature_maps.detach(),
-                     update_bn_stats=update_bn_stats)
+                     update_decoder, update_bn_stats)
 
     def re_encode(self, reconstructed: torch.Tensor, input_size, update_encoder: bool = True) -> torch.Tensor:
         """F^x2s = Enc(I^x2s) (Algorithm 2 step 3): I^ resized to the input size, normalised."""
@@ -293,10 +298,12 @@ class RAE(nn.Module):
                 re_encoded = self.encode(self.translator(images, self.pixel_space), self.fusion_updates_encoder,
                                          self.re_encoding_updates_bn_stats)
             else:
-                if self.fusion_updates_encoder != self.pixel_transfer_updates_encoder:
-                    # the two paths disagree on cutting Enc's gradient: Dec runs once for each,
+                if (self.fusion_updates_encoder != self.pixel_transfer_updates_encoder
+                        or not self.fusion_updates_decoder):
+                    # the two paths disagree on which gradients to cut: Dec runs once for each,
                     # its running statistics updated once per step, as with one pass
-                    reconstructed = self.decode(feature_maps, self.fusion_updates_encoder, update_bn_stats=False)
+                    reconstructed = self.decode(feature_maps, self.fusion_updates_encoder,
+                                                self.fusion_updates_decoder, update_bn_stats=False)
                 re_encoded = self.re_encode(reconstructed, input_size, self.fusion_updates_encoder)  # F^s2s, F^t2s
             first = feature_maps if self.fusion_updates_encoder else feature_maps.detach()
             fusion_outputs = self.fusion(first, re_encoded, labels, classified)  # Eq. (19), (20)
