@@ -257,6 +257,11 @@ def add_rae_config(cfg):
     # (DESIGN.md); at least the first epoch trains Enc unless MODEL.WEIGHTS gives a trained
     # one; ignored without pixel transfer.
     _C.RAE.SOURCE_PRETRAIN.DECODER_EPOCHS = 3
+    # Whether those Dec epochs include Eq. (11)'s pixel-GAN term (and train Dis_p), as the
+    # paper's; False trains Dec on the reconstruction alone first, and the GAN joins at the
+    # adaptation. Not in the paper: at the CPU budget the GAN at lambda 10 kept Dec from
+    # reconstructing at all (docs/results.md, "What keeps Dec from reconstructing").
+    _C.RAE.SOURCE_PRETRAIN.DECODER_PIXEL_GAN = True
     # True: the config adapts a source-trained model, MODEL.WEIGHTS (e.g. a direct-transfer
     # run's model_final.pth), and its schedule assumes one: training refuses to start from
     # scratch without it. The synthetic ablation rows are such configs (docs/results.md).

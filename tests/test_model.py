@@ -324,6 +324,19 @@ def test_update_encoder_false_keeps_that_module_gradients_out_of_the_encoder(pix
     assert trained_modules(model, losses["loss_fusion_cls_target"]) == {"decoder", "fusion"} | encoder_if(fusion)
 
 
+@pytest.mark.parametrize("pixel_gan", [True, False])
+def test_decoder_pretraining_trains_dec_alone_with_or_without_the_pixel_gan(pixel_gan):
+    model = rae_model("RAE.SOURCE_PRETRAIN.DECODER_PIXEL_GAN", pixel_gan)
+    losses = model(source_batch(), stage="decoder")
+    assert sorted(losses) == ["loss_pix_gan_source", "loss_reconst_source"][not pixel_gan:]
+    for loss in losses.values():
+        assert trained_modules(model, loss) == {"decoder"}  # Enc frozen
+    # Dis_p trains on Dec's output only when Dec is trained against it
+    assert sorted(model.discriminator_losses()) == (["loss_pix_dis"] if pixel_gan else [])
+    # the adaptation keeps Eq. (14)'s GAN term either way
+    assert "loss_pix_gan_target" in model(source_batch(), target_batch())
+
+
 @pytest.mark.parametrize("pixel, fusion", [(False, True), (True, True), (False, False)])
 def test_fusion_update_decoder_false_leaves_dec_to_its_own_terms(pixel, fusion):
     model = rae_model("RAE.PIXEL_TRANSFER.UPDATE_ENCODER", pixel, "RAE.FUSION.UPDATE_ENCODER", fusion,

@@ -121,6 +121,7 @@ class RAE(nn.Module):
         fusion_updates_encoder: bool = True,
         fusion_updates_decoder: bool = True,
         re_encoding_updates_bn_stats: bool = False,
+        decoder_pretraining_pixel_gan: bool = True,
         test_feature: str = "final",
     ):
         """NOTE: this interface is experimental."""
@@ -154,6 +155,7 @@ class RAE(nn.Module):
         self.fusion_updates_encoder = fusion_updates_encoder
         self.fusion_updates_decoder = fusion_updates_decoder
         self.re_encoding_updates_bn_stats = re_encoding_updates_bn_stats
+        self.decoder_pretraining_pixel_gan = decoder_pretraining_pixel_gan
         self.test_feature = test_feature  # the kind an eval-mode forward returns
         self._discriminator_inputs: Optional[DiscriminatorInputs] = None
 
@@ -184,6 +186,7 @@ class RAE(nn.Module):
             "pixel_transfer_updates_encoder": rae.PIXEL_TRANSFER.UPDATE_ENCODER,
             "fusion_updates_encoder": rae.FUSION.UPDATE_ENCODER,
             "fusion_updates_decoder": rae.FUSION.UPDATE_DECODER,
+            "decoder_pretraining_pixel_gan": rae.SOURCE_PRETRAIN.DECODER_PIXEL_GAN,
             "re_encoding_updates_bn_stats": rae.FUSION.RE_ENCODING_UPDATES_BN_STATS,
             "test_feature": rae.TEST_FEATURE,
         }
@@ -323,19 +326,23 @@ class RAE(nn.Module):
         finally:
             self.backbone.train(was_training)
         self._discriminator_inputs = cache = DiscriminatorInputs()
-        return self._pixel_transfer_losses(images, self.decoder(feature_maps), ["source"], [len(images)], cache)
+        return self._pixel_transfer_losses(images, self.decoder(feature_maps), ["source"], [len(images)], cache,
+                                           pixel_gan=self.decoder_pretraining_pixel_gan)
 
     def _pixel_transfer_losses(self, images: torch.Tensor, reconstructed: torch.Tensor, domains: List[str],
-                               sizes: List[int], cache: DiscriminatorInputs) -> Dict[str, torch.Tensor]:
-        """Reconstruction and pixel-GAN terms of each domain; keeps Dis_p's inputs in ``cache``."""
+                               sizes: List[int], cache: DiscriminatorInputs,
+                               pixel_gan: bool = True) -> Dict[str, torch.Tensor]:
+        """Reconstruction and (``pixel_gan``) pixel-GAN terms of each domain; keeps Dis_p's
+        inputs in ``cache`` (none without the GAN: Dis_p then skips the step)."""
         real = dict(zip(domains, self.pixel_space.to_decoder_space(images, tuple(reconstructed.shape[-2:])).split(sizes)))
         domain_reconstructed = dict(zip(domains, reconstructed.split(sizes)))
+        losses = {f"loss_reconst_{domain}": self.reconstruction_loss(domain_reconstructed[domain], real[domain])
+                  for domain in domains}  # Eq. (12) / (15)
+        if not pixel_gan:
+            return losses
         with _frozen(self.pixel_discriminator):
             domain_logits = dict(zip(domains, self.pixel_discriminator(reconstructed).split(sizes)))
-        losses = {}
         for domain in domains:
-            # Eq. (12) / (15)
-            losses[f"loss_reconst_{domain}"] = self.reconstruction_loss(domain_reconstructed[domain], real[domain])
             # Eq. (13) Dec's term (source) / Eq. (16) (target): look like real source images
             losses[f"loss_pix_gan_{domain}"] = self.lambda_pix_gan * self.gan_loss.generator(domain_logits[domain])
         cache.real_source_images = real["source"]
