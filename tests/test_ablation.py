@@ -36,7 +36,7 @@ SETTINGS = {"duke2market": "configs/RAE/duke2market.yml",
 # setting's <config>_from_source.yml instead, or, with a Dec, <config>_from_source_decoder_first.yml,
 # which trains Dec on that model for this many epochs first; and that row, the source model, has
 # its own schedule of Enc alone.
-ADAPTS_SOURCE_MODEL = {"synthetic": 4, "cuhk03_to_cuhk01_cpu": 1, "cuhk01_to_cuhk03_cpu": 4}
+ADAPTS_SOURCE_MODEL = {"synthetic": 20, "cuhk03_to_cuhk01_cpu": 1, "cuhk01_to_cuhk03_cpu": 4}
 SOURCE_MODEL_SCHEDULE = {
     "synthetic": {"RAE.SOURCE_PRETRAIN.EPOCHS": 10},
     "cuhk03_to_cuhk01_cpu": {"RAE.SOURCE_PRETRAIN.EPOCHS": 4, "SOLVER.MAX_EPOCH": 4,
