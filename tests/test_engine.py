@@ -127,3 +127,18 @@ def test_fused_optimizer_takes_the_same_steps_as_the_per_tensor_one(opt):
             optimizer.step()
     assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(fused_params, plain_params))
     assert any(not torch.equal(a, b) for a, b in zip(fused_params, rae_model().backbone.parameters()))
+
+
+def test_a_lone_loss_is_logged_under_its_own_name():
+    """fastreid's step logs a single loss as total_loss only; a Dec-first stage without the
+    pixel GAN has just one (loss_reconst_source), which the curves look up by name."""
+    from fastreid.utils.events import EventStorage
+
+    from fastreid_rae.engine.rae_step import RAEStep
+
+    step = RAEStep.__new__(RAEStep)  # _write_metrics needs no model or loader
+    with EventStorage() as storage:
+        step._write_metrics({"loss_reconst_source": torch.tensor(2.5)}, data_time=0.0)
+        assert storage.latest()["loss_reconst_source"][0] == pytest.approx(2.5)
+        step._write_metrics({"loss_a": torch.tensor(1.0), "loss_b": torch.tensor(2.0)}, data_time=0.0)
+        assert storage.latest()["total_loss"][0] == pytest.approx(3.0)

@@ -85,6 +85,14 @@ class RAEStep(SimpleTrainer):
                 self.discriminator_optimizer.step()
                 get_event_storage().put_scalars(**{k: v.item() for k, v in discriminator_losses.items()})
 
+    def _write_metrics(self, loss_dict, data_time: float):
+        super()._write_metrics(loss_dict, data_time)
+        # fastreid logs a lone loss (Dec's reconstruction in a GAN-free Dec-first stage) as
+        # total_loss only; the curves and logs look it up by its own name
+        if len(loss_dict) == 1 and comm.is_main_process():
+            storage = get_event_storage()
+            storage.put_scalar(next(iter(loss_dict)), storage.latest()["total_loss"][0])
+
     def _finite(self, total, losses) -> bool:
         """Skip a step with a NaN / inf loss (warning); stop after too many in a row."""
         finite = torch.isfinite(total.detach()).float()
