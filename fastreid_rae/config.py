@@ -128,6 +128,12 @@ def add_rae_config(cfg):
     # "power_l2" (signed sqrt + L2, as MFB does). Not in the paper: z scales with the square of
     # Enc's features; in CPU runs "none" diverged or stalled, "l2" trained (docs/model.md).
     _C.RAE.FUSION.NORMALIZATION = "l2"
+    # Whether each pseudo-labelling also re-initialises the fusion head's target classifier
+    # (Eq. (23)) from the cluster centres of the fused target features, as Enc's is from the
+    # centres of Enc's (Algorithm 1 step 1). False draws it at random, N(0, 0.01^2), every
+    # epoch: the fusion's target CE then stays near chance (docs/results.md). Costs one
+    # extraction of the fused target features per epoch beside Enc's (one pass for both).
+    _C.RAE.FUSION.TARGET_CLASSIFIER_FROM_CENTERS = True
     # The feature the evaluation (eval-mode forward) ranks with: "final" (Algorithm 2's fused
     # feature when the fusion is on, else Enc's), "encoder" (Enc's BN-necked feature, the
     # baseline's) or "fusion". Not in the paper, which evaluates Algorithm 2 only; "encoder"

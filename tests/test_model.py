@@ -118,6 +118,17 @@ def test_training_forward_returns_every_weighted_loss_and_eval_returns_features(
     assert torch.equal(model(images), model.extract_features(images, kind="fusion"))
 
 
+def test_several_feature_kinds_from_one_pass_match_one_kind_at_a_time():
+    model = rae_model().eval()
+    images = batch(3, size=CONFIG_SIZE)["images"]
+    kinds = model.extract_feature_kinds(images, ["encoder", "fusion", "final"])
+    assert set(kinds) == {"encoder", "fusion", "final"}
+    for kind, features in kinds.items():
+        torch.testing.assert_close(features, model.extract_features(images, kind=kind))
+    with pytest.raises(ValueError, match="kind must be one of"):
+        model.extract_feature_kinds(images, ["encoder", "pixels"])
+
+
 @pytest.mark.parametrize("kind", ["encoder", "fusion"])
 def test_test_feature_key_picks_what_evaluation_ranks_with(kind):
     model = rae_model("RAE.TEST_FEATURE", kind).eval()

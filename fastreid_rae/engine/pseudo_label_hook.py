@@ -1,6 +1,8 @@
 """Algorithm 1, step 1, once per epoch: extract target features, ask the configured backend
-for pseudo-labels, re-initialise the target classifier from the cluster centres, and give
-the step a new target stream over the inliers; nothing in the source pre-training epochs.
+for pseudo-labels, re-initialise the target classifiers from the cluster centres (Enc's from
+Enc's features; the fusion head's from the fused features, RAE.FUSION.TARGET_CLASSIFIER_FROM_CENTERS),
+and give the step a new target stream over the inliers; nothing in the source pre-training
+epochs.
 
 The epoch's labels are part of the checkpoint (``state_dict``): a run resumed mid-epoch
 continues on them, without clustering again."""
@@ -15,7 +17,7 @@ from tqdm import tqdm
 
 from ..data.streams import derived_seed
 from ..data.target import build_pseudo_labelled_loader, build_target_feature_loader
-from ..pseudo_labels import PseudoLabels, build_pseudo_labeler, pseudo_label_quality
+from ..pseudo_labels import PseudoLabels, build_pseudo_labeler, cluster_centers, pseudo_label_quality
 from .distributed import average_buffers, unwrap
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,12 @@ class PseudoLabelHook(HookBase):
         self.run_seed = run_seed
         self.images = target_images
         self.labeler = build_pseudo_labeler(cfg).to(torch.device(cfg.MODEL.DEVICE))
+        # the kinds of target feature each pseudo-labelling extracts: Enc's (clustered), and
+        # the fused one where the fusion head's target classifier starts from its centres
+        self.feature_kinds = ["encoder"]
+        if (cfg.RAE.FUSION.ENABLED and cfg.RAE.FUSION.TARGET_CLASSIFIER_FROM_CENTERS
+                and not self.labeler.provides_loss):
+            self.feature_kinds.append("fusion")
         self.feature_loader = build_target_feature_loader(cfg, target_images)
         self.camids = np.array([image.camid for image in target_images])
         self.frames = np.array([image.frame for image in target_images])
@@ -73,26 +81,32 @@ class PseudoLabelHook(HookBase):
         self._start_target_stream(epoch)
 
     @torch.no_grad()
-    def _extract_features(self, model) -> np.ndarray:
+    def _extract_features(self, model) -> dict:
+        """``{kind: N x D array}`` of the target images for each of ``self.feature_kinds``."""
         was_training = model.training
         average_buffers(model)  # every rank's share of the features from the same model
         model.eval()
-        features = []
+        features = {kind: [] for kind in self.feature_kinds}
         for batch in tqdm(self.feature_loader, desc="target features", leave=False,
                           disable=not comm.is_main_process()):
-            features.append(unwrap(model).extract_features(batch, kind="encoder").float())
+            for kind, batch_features in unwrap(model).extract_feature_kinds(batch, self.feature_kinds).items():
+                features[kind].append(batch_features.float())
         model.train(was_training)
-        return _gather_features(torch.cat(features)).cpu().numpy()
+        return {kind: _gather_features(torch.cat(parts)).cpu().numpy() for kind, parts in features.items()}
 
     def _assign(self, epoch: int) -> None:
         features = self._extract_features(self.trainer.model)
-        result = self._shared_assignment(features)
+        result = self._shared_assignment(features["encoder"])
         self.labels, self.labels_epoch = result.labels, epoch
         self._log(epoch, result)
         if result.num_clusters >= self.min_clusters and not self.labeler.provides_loss:
             rae = unwrap(self.trainer.model)
+            fusion_centers = None
+            if "fusion" in features:
+                fusion_centers = torch.as_tensor(
+                    cluster_centers(features["fusion"], result.labels, result.num_clusters), device=rae.device)
             rae.reset_target_classifier(result.num_clusters,
-                                        torch.as_tensor(result.centers, device=rae.device))
+                                        torch.as_tensor(result.centers, device=rae.device), fusion_centers)
             optimizer = self.trainer._trainer.optimizer
             for parameter in rae.target_classifier_parameters():  # stale momentum of old clusters
                 optimizer.state.pop(parameter, None)

@@ -1,7 +1,7 @@
 """The RAE meta-architecture (Sec. III, Algorithms 1 and 2)."""
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import torch
 from fastreid.config import configurable
@@ -399,26 +399,40 @@ class RAE(nn.Module):
         feature = GAP(P(F^t, F^t2s)) (BN-necked, like the encoder's);
         kind "final": "fusion" when RAE.FUSION.ENABLED, else "encoder".
         """
+        return self.extract_feature_kinds(batched_inputs, (kind,))[kind]
+
+    @torch.no_grad()
+    def extract_feature_kinds(self, batched_inputs: Union[dict, torch.Tensor],
+                              kinds: Sequence[str]) -> Dict[str, torch.Tensor]:
+        """``{kind: N x D}`` for several kinds of :meth:`extract_features` from one Enc pass
+        over the batch (the fused feature reuses F^t)."""
         if self.training:
             raise RuntimeError("extract_features needs model.eval(): dropout and batch statistics are training-only")
-        if kind not in self.FEATURE_KINDS:
-            raise ValueError(f"kind must be one of {self.FEATURE_KINDS}, got {kind!r}")
-        if kind == "final":
-            kind = "encoder" if self.fusion is None else "fusion"
-        if kind == "fusion" and self.fusion is None:
-            raise ValueError("fusion features need RAE.FUSION.ENABLED True")
-
+        resolved = {kind: self._resolve_feature_kind(kind) for kind in kinds}
         images = batched_inputs["images"] if isinstance(batched_inputs, dict) else batched_inputs
         images = images.to(self.device)
         feature_maps = self.encode(self.pixel_space.normalize(images))  # step 1, Eq. (1)
-        if kind == "encoder":
-            return self.heads(feature_maps)
-        if self.translator is not None:  # PT-hat: G_t2s in place of Dec (docs/model.md)
-            re_encoded = self.encode(self.translator(images, self.pixel_space))
-        else:
-            reconstructed = self.decode(feature_maps)  # step 2, Eq. (10)
-            re_encoded = self.re_encode(reconstructed, tuple(images.shape[-2:]))  # step 3
-        return self.fusion(feature_maps, re_encoded)  # steps 4-5, Eq. (19), (20)
+        features = {}
+        if "encoder" in resolved.values():
+            features["encoder"] = self.heads(feature_maps)
+        if "fusion" in resolved.values():
+            if self.translator is not None:  # PT-hat: G_t2s in place of Dec (docs/model.md)
+                re_encoded = self.encode(self.translator(images, self.pixel_space))
+            else:
+                reconstructed = self.decode(feature_maps)  # step 2, Eq. (10)
+                re_encoded = self.re_encode(reconstructed, tuple(images.shape[-2:]))  # step 3
+            features["fusion"] = self.fusion(feature_maps, re_encoded)  # steps 4-5, Eq. (19), (20)
+        return {kind: features[base] for kind, base in resolved.items()}
+
+    def _resolve_feature_kind(self, kind: str) -> str:
+        """"encoder" or "fusion" for a kind of :meth:`extract_features`, checked."""
+        if kind not in self.FEATURE_KINDS:
+            raise ValueError(f"kind must be one of {self.FEATURE_KINDS}, got {kind!r}")
+        if kind == "final":
+            return "encoder" if self.fusion is None else "fusion"
+        if kind == "fusion" and self.fusion is None:
+            raise ValueError("fusion features need RAE.FUSION.ENABLED True")
+        return kind
 
     # ---- for the trainer -----------------------------------------------------------------
 
