@@ -1,4 +1,5 @@
 """PNG pictures of summaries: the ablation's bar chart and Fig. 6's lambda sweep."""
+import math
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
@@ -12,13 +13,16 @@ SWEEP_METRICS = ("mAP", "Rank-1")  # Fig. 6's two curves
 
 
 def _errors(summaries: Sequence[Summary], metric: str) -> List[float]:
-    # a single seed has no spread: no error bar rather than a zero-width one that reads as exact
-    return [s.std[metric] or 0.0 for s in summaries]
+    # a single seed has no spread: NaN draws no error bar, where 0 would draw caps that read as exact
+    return [math.nan if s.std[metric] is None else s.std[metric] for s in summaries]
 
 
-def _seed_counts(summaries: Sequence[Summary]) -> str:
+def value_axis_label(summaries: Sequence[Summary]) -> str:
     counts = sorted({s.num_seeds for s in summaries})
-    return str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    if counts == [1]:
+        return "% (one seed)"
+    seeds = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+    return f"% (mean ± std over {seeds} seeds)"
 
 
 def _save(fig, path) -> Path:
@@ -39,7 +43,7 @@ def bar_chart(summaries: Sequence[Summary], path, title: str = "") -> Path:
                yerr=_errors(summaries, metric), capsize=2, label=metric)
     ax.set_xticks(range(len(summaries)))
     ax.set_xticklabels([s.name for s in summaries], rotation=30, ha="right")
-    ax.set_ylabel(f"% (mean ± std over {_seed_counts(summaries)} seeds)")
+    ax.set_ylabel(value_axis_label(summaries))
     ax.set_ylim(0, 100)
     ax.set_title(title)
     ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))  # off the bars
@@ -61,7 +65,7 @@ def sweep_plot(points: Dict[str, List[Tuple[float, Summary]]], path, title: str 
         if min(values) > 0 and max(values) / min(values) >= 10:
             ax.set_xscale("log")
         ax.set_xlabel(param)
-        ax.set_ylabel(f"% (mean ± std over {_seed_counts([s for _, s in curve])} seeds)")
+        ax.set_ylabel(value_axis_label([s for _, s in curve]))
         ax.legend(fontsize="small")
     fig.suptitle(title)
     return _save(fig, path)
