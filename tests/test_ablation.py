@@ -19,7 +19,6 @@ from fastreid_rae.ablation import (FINISHED, METRICS, NEW, PARTIAL, Run, Summary
                                    markdown_table, plan_runs, run_state, summarise,
                                    sweep_plot, sweep_variants, train_command)
 from fastreid_rae.ablation import plots
-from fastreid_rae.ablation.plots import value_axis_label
 from fastreid_rae.engine.training_stage import training_stage
 from fastreid_rae.evaluation import write_results
 from fastreid_rae.translation import TranslatorTrainer
@@ -333,8 +332,8 @@ def test_charts_are_pngs_of_their_figure_size_with_every_metric_drawn(tmp_path):
 
 def test_one_seed_charts_say_so_and_draw_no_error_bars():
     one_seed = [Summary("row", 1, dict.fromkeys(METRICS, 10.0), dict.fromkeys(METRICS))]
-    assert value_axis_label(one_seed) == "% (one seed)"
-    assert value_axis_label([_summary("a", 5.0), Summary("b", 3, {}, {})]) == "% (mean ± std over 2-3 seeds)"
+    assert plots.value_axis_label(one_seed) == "% (one seed)"
+    assert plots.value_axis_label([_summary("a", 5.0), Summary("b", 3, {}, {})]) == "% (mean ± std over 2-3 seeds)"
     # NaN, not 0: matplotlib skips a NaN error bar, where 0 draws caps that read as exact
     assert all(math.isnan(error) for error in plots._errors(one_seed, "mAP"))
     assert plots._errors([_summary("a", 5.0)], "mAP") == [1.0]
