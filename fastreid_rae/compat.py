@@ -180,6 +180,22 @@ def _patch_contiguous_params_zero_grad():
         module.build_optimizer = build_optimizer
 
 
+def _patch_resnet_imagenet_weights():
+    """``fastreid/modeling/backbones/resnet.py:248 import gdown`` (a package fastreid does not
+    declare) fetches ImageNet weights into a cache of its own: every config with
+    ``MODEL.BACKBONE.PRETRAIN True`` crashed there. ResNets now take torchvision's weights
+    through torch hub's cache (``modeling/backbones/imagenet.py``), which pre-flight has
+    checked before the model is built."""
+    from fastreid.modeling.backbones import resnet
+
+    def init_pretrained_weights(key):
+        from .modeling.backbones.imagenet import resnet_imagenet_state_dict
+
+        return resnet_imagenet_state_dict(key)
+
+    resnet.init_pretrained_weights = init_pretrained_weights
+
+
 class CheckpointLoadError(RuntimeError):
     """A checkpoint could not be loaded safely."""
 
@@ -287,6 +303,7 @@ def apply():
     _patch_jaccard_cpu_fallback()
     _patch_python_ranker()
     _patch_contiguous_params_zero_grad()
+    _patch_resnet_imagenet_weights()
     _patch_checkpoint_loading()
     _patch_atomic_checkpoint_saving()
     _patch_metric_printer_same_iteration()

@@ -5,6 +5,7 @@ the backend variants differ from duke2market.yml in the backend only; and each o
 paper pairs trains end to end on the tiny synthetic world with CPU-small overrides.
 """
 import math
+import os
 import re
 
 import pytest
@@ -220,3 +221,49 @@ def test_paper_pair_trains_end_to_end_on_the_tiny_world(tiny_world, tmp_path, pa
     metrics = read_final_metrics(tmp_path)[target]
     assert all(0 <= metrics[key] <= 100 for key in ("Rank-1", "mAP"))
     assert (tmp_path / "model_final.pth").is_file()
+
+
+# ---- as shipped: ImageNet weights and all ----------------------------------------------------
+
+IMAGENET_CPU_CONFIGS = sorted((CONFIG_DIR / "imagenet_cpu").glob("*.yml"))
+
+
+@pytest.fixture
+def torch_home_with_resnet50(tmp_path, monkeypatch):
+    """A TORCH_HOME whose hub cache holds a ResNet-50 in torchvision's format, as a user who
+    has run torchvision once has; random weights stand in for ImageNet's."""
+    import torchvision
+
+    from fastreid_rae.modeling.backbones.imagenet import hub_cache_path, resnet_weights_url
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    torch.manual_seed(0)
+    weights = torchvision.models.resnet50().state_dict()
+    path = hub_cache_path(resnet_weights_url("50x"))
+    os.makedirs(os.path.dirname(path))
+    torch.save(weights, path)
+    return weights
+
+
+@pytest.mark.parametrize("pair", ["duke2market", "cuhk03_to_cuhk01"])
+def test_paper_config_builds_its_imagenet_enc_as_shipped(torch_home_with_resnet50, pair):
+    cfg = load(CONFIG_DIR / f"{pair}.yml", "MODEL.DEVICE", "cpu", "MODEL.HEADS.NUM_CLASSES", 4)
+    assert cfg.MODEL.BACKBONE.PRETRAIN and cfg.MODEL.BACKBONE.DEPTH == "50x"
+    model = build_model(cfg)
+    assert torch.equal(model.backbone.conv1.weight, torch_home_with_resnet50["conv1.weight"])
+    assert torch.equal(model.backbone.layer4[2].conv3.weight,
+                       torch_home_with_resnet50["layer4.2.conv3.weight"])
+
+
+@pytest.mark.parametrize("path", IMAGENET_CPU_CONFIGS, ids=_id)
+def test_imagenet_cpu_config_starts_enc_from_the_packaged_weights(path):
+    from fastreid_rae.modeling.backbones.mobilenet import packaged_weights_path
+
+    cfg = load(path, "MODEL.HEADS.NUM_CLASSES", 4)
+    assert (cfg.MODEL.DEVICE, cfg.MODEL.BACKBONE.PRETRAIN, cfg.MODEL.BACKBONE.PRETRAIN_PATH) == (
+        "cpu", True, "")
+    model = build_model(cfg)
+    stored = torch.load(packaged_weights_path(), map_location="cpu", weights_only=True)
+    assert torch.equal(model.backbone.conv[0].weight, stored["features.18.0.weight"])
+    # Sec. IV-B's split: Enc learns 10x slower than the other parts
+    assert cfg.RAE.SOLVER.ENCODER_LR * 10 == pytest.approx(cfg.SOLVER.BASE_LR)

@@ -26,6 +26,8 @@ from ..data.datasets.naming import NAME_PATTERNS
 from ..data.streams import STREAMS, identity_stream
 from ..evaluation.results import RESULTS_FILE
 from ..modeling import check_rae_config
+from ..modeling.backbones import ImageNetWeightsError, check_imagenet_weights
+from ..modeling.backbones.mobilenet import WIDTHS as MOBILENET_WIDTH_MULTIPLIERS
 from ..modeling.fusion import FUSED_FEATURE_NORMALIZATIONS
 from ..modeling.registry import DECODER_REGISTRY, DISCRIMINATOR_REGISTRY, GAN_LOSS_REGISTRY
 from ..pseudo_labels import registered_pseudo_labelers
@@ -46,8 +48,11 @@ IDENTITY_SAMPLERS = tuple(name for name, stream in STREAMS.items() if stream is 
 FASTREID_SCHEDULERS = ("MultiStepLR", "CosineAnnealingLR")
 RESNET_DEPTHS = ("18x", "34x", "50x", "101x")
 SHUFFLENET_WIDTHS = ("0.5x", "1.0x", "1.5x", "2.0x")
+MOBILENET_WIDTHS = tuple(MOBILENET_WIDTH_MULTIPLIERS)
 BACKBONE_DEPTHS = {  # MODEL.BACKBONE.DEPTH by MODEL.BACKBONE.NAME
     "build_resnet_backbone": RESNET_DEPTHS,
+    "build_mobilenetv2_backbone": MOBILENET_WIDTHS,
+    "build_mobilenetv2_last_stride_backbone": MOBILENET_WIDTHS,
     "build_shufflenetv2_backbone": SHUFFLENET_WIDTHS,
     "build_shufflenetv2_last_stride_backbone": SHUFFLENET_WIDTHS,
 }
@@ -191,6 +196,17 @@ def check_schedule(cfg) -> None:
             f"{epochs}: the run would end before adapting to DATASETS.TARGET "
             f"{cfg.DATASETS.TARGET!r}; lower RAE.SOURCE_PRETRAIN.EPOCHS, or leave "
             f"DATASETS.TARGET empty to train on the source only")
+
+
+def check_pretrained_weights(cfg, eval_only: bool) -> None:
+    """ImageNet weights: cached (or downloaded now) before anything is built or written.
+    Evaluation loads a trained model over them, so it needs none."""
+    if eval_only:
+        return
+    try:
+        check_imagenet_weights(cfg)
+    except ImageNetWeightsError as error:
+        raise ConfigError(str(error)) from None
 
 
 def check_source_model(cfg, eval_only: bool) -> None:
@@ -389,6 +405,7 @@ def preflight(cfg, args) -> None:
     check_input_sizes(cfg)
     check_device(cfg, num_gpus)
     check_weights(cfg, eval_only)
+    check_pretrained_weights(cfg, eval_only)
     check_source_model(cfg, eval_only)
     if not eval_only:  # what only training reads; evaluating into a run's own folder is expected
         check_batch(cfg, world_size)

@@ -3,10 +3,10 @@
 META_ARCH_REGISTRY: RAE; REID_HEADS_REGISTRY: RAEEmbeddingHead, BilinearFusionHead;
 DECODER_REGISTRY: TransposedConvDecoder; DISCRIMINATOR_REGISTRY: StridedConvDiscriminator;
 GAN_LOSS_REGISTRY: NonSaturatingGANLoss, LeastSquaresGANLoss;
-BACKBONE_REGISTRY: build_shufflenetv2_last_stride_backbone.
+BACKBONE_REGISTRY: build_shufflenetv2_last_stride_backbone, build_mobilenetv2_last_stride_backbone.
 """
 from .registry import DECODER_REGISTRY, DISCRIMINATOR_REGISTRY, GAN_LOSS_REGISTRY
-from .backbones import build_shufflenetv2_last_stride_backbone
+from .backbones import build_mobilenetv2_last_stride_backbone, build_shufflenetv2_last_stride_backbone
 from .decoder import TransposedConvDecoder, build_decoder
 from .discriminators import StridedConvDiscriminator, build_feature_discriminator, build_pixel_discriminator
 from .heads import RAEEmbeddingHead, ResizableClassifier
