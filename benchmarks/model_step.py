@@ -17,6 +17,7 @@ hardware-independent estimate of the GPU ratios.
     python benchmarks/model_step.py                 # CPU
     python benchmarks/model_step.py --threads 1     # CPU, one thread (steadier on a busy machine)
     python benchmarks/model_step.py --flops         # FLOPs of the paper-sized step
+    python benchmarks/model_step.py --config configs/RAE/imagenet_cpu/Base-RAE-imagenet-cpu.yml
     python benchmarks/model_step.py --device cuda   # GPU, AMP off and on
     python benchmarks/model_step.py --flops -- RAE.PIXEL_TRANSFER.DECODER.CHANNELS "[128, 32]"
 """
@@ -41,9 +42,9 @@ VARIANTS = {
     "+FT+PT+F": {"FEATURE_TRANSFER": True, "PIXEL_TRANSFER": True, "FUSION": True},
 }
 DEVICE_DEFAULTS = {
-    "cpu": {"config": "configs/RAE/synthetic/Base-RAE-cpu.yml", "size": (64, 32), "ids": 4, "per_id": 4},
-    "cuda": {"config": "configs/RAE/Base-RAE.yml", "size": (256, 128), "ids": 18, "per_id": 4},
-    "flops": {"config": "configs/RAE/Base-RAE.yml", "size": (256, 128), "ids": 2, "per_id": 2},
+    "cpu": {"config": "configs/RAE/synthetic/Base-RAE-cpu.yml", "ids": 4, "per_id": 4},
+    "cuda": {"config": "configs/RAE/Base-RAE.yml", "ids": 18, "per_id": 4},
+    "flops": {"config": "configs/RAE/Base-RAE.yml", "ids": 2, "per_id": 2},
 }
 NUM_SOURCE_IDS, NUM_TARGET_IDS = 751, 500  # Market-1501 train ids; a typical cluster count
 
@@ -73,7 +74,7 @@ def measure(args) -> dict:
     defaults = DEVICE_DEFAULTS["flops" if args.flops else args.device]
     cfg = get_cfg()
     add_rae_config(cfg)
-    cfg.merge_from_file(str(REPO / defaults["config"]))
+    cfg.merge_from_file(str(REPO / (args.config or defaults["config"])))
     switches = VARIANTS[args.variant]
     cfg.merge_from_list([
         "MODEL.DEVICE", args.device, "MODEL.BACKBONE.PRETRAIN", False, "MODEL.HEADS.NUM_CLASSES", NUM_SOURCE_IDS,
@@ -83,7 +84,7 @@ def measure(args) -> dict:
     model = build_model(cfg).train()
     model.reset_target_classifier(NUM_TARGET_IDS)
 
-    height, width = defaults["size"]
+    height, width = cfg.INPUT.SIZE_TRAIN
     n = defaults["ids"] * defaults["per_id"]
 
     def domain_batch(num_classes):
@@ -146,7 +147,8 @@ def measure(args) -> dict:
 def run_variant(args, variant: str, amp: bool) -> dict:
     command = [sys.executable, __file__, "--worker", "--variant", variant, "--device", args.device,
                "--steps", str(args.steps), "--warmup", str(args.warmup), "--threads", str(args.threads)]
-    command += (["--amp"] if amp else []) + (["--flops"] if args.flops else []) + ["--", *args.opts]
+    command += (["--amp"] if amp else []) + (["--flops"] if args.flops else [])
+    command += (["--config", args.config] if args.config else []) + ["--", *args.opts]
     completed = subprocess.run(command, check=True, capture_output=True, text=True)
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
@@ -188,6 +190,9 @@ def main():
     parser.add_argument("--rounds", type=int, default=3, help="runs of every variant, interleaved")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--flops", action="store_true", help="count FLOPs of the paper-sized step instead")
+    parser.add_argument("--config", default=None,
+                        help="config to time instead of the device's (e.g. "
+                             "configs/RAE/imagenet_cpu/Base-RAE-imagenet-cpu.yml)")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides, KEY VALUE ... (after --)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--variant", choices=list(VARIANTS), help=argparse.SUPPRESS)
@@ -205,8 +210,9 @@ def main():
         args.rounds = 1  # FLOPs are deterministic
     defaults = DEVICE_DEFAULTS["flops" if args.flops else args.device]
     threads = args.threads or torch.get_num_threads()
-    print(f"# RAE training step: {'FLOPs' if args.flops else args.device}, {defaults['config']}, "
-          f"{defaults['size'][0]}x{defaults['size'][1]}, {defaults['ids']}x{defaults['per_id']} images per domain; "
+    print(f"# RAE training step: {'FLOPs' if args.flops else args.device}, "
+          f"{args.config or defaults['config']} (its INPUT.SIZE_TRAIN), "
+          f"{defaults['ids']}x{defaults['per_id']} images per domain; "
           f"torch {torch.__version__}, {threads} threads, {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}"
           + (f"; overrides {' '.join(args.opts)}" if args.opts else ""))
     if args.device == "cuda":
