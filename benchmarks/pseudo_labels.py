@@ -477,6 +477,8 @@ def main():
                 for method in args.methods:
                     rows.append(dict(child(data_path, backend, method, repeats=args.repeats),
                                      features=kind))
+                    if args.json:  # after every row: a long run stopped midway keeps its rows
+                        Path(args.json).write_text(json.dumps(rows, indent=1))
                     if backend == "dbscan":
                         ours.append(rows[-1])
             compare_with_exact(data_path, n, rows[-len(args.backends) * len(args.methods):])
