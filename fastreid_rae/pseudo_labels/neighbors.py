@@ -206,6 +206,17 @@ def _checked_index(features: np.ndarray, k: int, method: str, index, min_recall:
     return ExactIndex(features), report
 
 
+def _check_search_options(method: str, min_recall: float) -> None:
+    if method not in SEARCH_METHODS:
+        raise ValueError(
+            f"RAE.PSEUDO_LABEL.NEIGHBORS.METHOD must be one of {SEARCH_METHODS}, got {method!r}"
+        )
+    if not 0.0 <= min_recall <= 1.0:
+        raise ValueError(
+            f"RAE.PSEUDO_LABEL.NEIGHBORS.MIN_RECALL must be in [0, 1], got {min_recall}"
+        )
+
+
 def knn_search(
     features: np.ndarray,
     k: int,
@@ -240,14 +251,7 @@ def knn_search(
     k = min(int(k), num)
     if k < 1:
         raise ValueError(f"knn_search needs k >= 1 and at least one feature, got k={k}, N={num}")
-    if method not in SEARCH_METHODS:
-        raise ValueError(
-            f"RAE.PSEUDO_LABEL.NEIGHBORS.METHOD must be one of {SEARCH_METHODS}, got {method!r}"
-        )
-    if not 0.0 <= min_recall <= 1.0:
-        raise ValueError(
-            f"RAE.PSEUDO_LABEL.NEIGHBORS.MIN_RECALL must be in [0, 1], got {min_recall}"
-        )
+    _check_search_options(method, min_recall)
     began = time.perf_counter()
     index = NEIGHBOR_INDEX_REGISTRY.get(method)(features, num_lists, nprobe, seed)
     built = time.perf_counter()
@@ -278,14 +282,7 @@ def knn_search(
 def search_options_from_config(cfg) -> dict:
     """``knn_search`` keyword arguments from ``cfg.RAE.PSEUDO_LABEL.NEIGHBORS``."""
     node = cfg.RAE.PSEUDO_LABEL.NEIGHBORS
-    if node.METHOD not in SEARCH_METHODS:
-        raise ValueError(
-            f"RAE.PSEUDO_LABEL.NEIGHBORS.METHOD must be one of {SEARCH_METHODS}, got {node.METHOD!r}"
-        )
-    if not 0.0 <= node.MIN_RECALL <= 1.0:
-        raise ValueError(
-            f"RAE.PSEUDO_LABEL.NEIGHBORS.MIN_RECALL must be in [0, 1], got {node.MIN_RECALL}"
-        )
+    _check_search_options(node.METHOD, node.MIN_RECALL)  # at build time, not first epoch
     return dict(method=node.METHOD, num_lists=node.NUM_LISTS, nprobe=node.NPROBE,
                 min_recall=node.MIN_RECALL)
 
