@@ -6,9 +6,19 @@
     .venv/bin/python benchmarks/pseudo_labels.py --sizes 32621 --backends jvtc kmeans
     .venv/bin/python benchmarks/pseudo_labels.py --dense-up-to 16000 --with-100k --json rows.json
     .venv/bin/python benchmarks/pseudo_labels.py --from-json rows.json   # re-print + re-plot only
+    .venv/bin/python benchmarks/pseudo_labels.py --sizes 32621 --features tight hard --repeats 3
+    .venv/bin/python benchmarks/pseudo_labels.py --sizes 32621 --features hard --nprobe-sweep
 
-Features are re-ID-like Gaussian mixtures (``pseudo_labels/synthetic.py``: 10-30 images per
-identity, look-alike families, 6 cameras), d = 2048, float32. Each (N, method) runs in a fresh
+Features (``--features``, ``pseudo_labels/synthetic.py``): "reid-like" (default: 10-30 images
+per identity, look-alike families, 6 cameras), or Zipf-sized identities (1-60 images, ~8 on
+average, 5 % loners) at a difficulty from "tight" to "hard" (noise 0.55 x 1..4 around each
+centre; "hard" is the issue's early-adaptation case), d = 2048, float32. Where both methods
+run, each row reports the recall@k of its k-NN lists against the exact ones (all N rows) and
+the ARI of its labels against the exact path's; "sampled recall" is what the search's own
+check measured on 256 rows, "used" what produced the lists (an approximate search below
+NEIGHBORS.MIN_RECALL falls back to exact). ``--repeats`` runs every row that many times and
+reports the median time and peak (labels are deterministic). ``--nprobe-sweep`` prints the
+inverted file's sampled recall and search seconds per probe count instead. Each (N, method) runs in a fresh
 process that first loads the features, so "peak RSS above features" is the process's peak
 resident memory minus its resident memory once the features are loaded. Up to
 ``--dense-up-to`` (default 8,000) the dense N x N reference (``tests.test_pseudo_labels.
@@ -47,10 +57,37 @@ DENSE_FLOAT32_ARRAYS_AT_PEAK = 2.5
 # + sklearn DBSCAN, (N, seconds); plotted for reference, not rerun here
 ISSUE_DENSE_ANCHOR = [(16000, 37.6), (32621, 119.0)]
 DEFAULT_PLOT = REPO_ROOT / "docs" / "images" / "pseudo_labels_scaling.png"
+DIFFICULTY_PLOT = REPO_ROOT / "docs" / "images" / "pseudo_labels_difficulty.png"
+FEATURE_KINDS = ["reid-like", "tight", "medium", "loose", "hard"]
+NPROBE_SWEEP = [16, 32, 64, 128, 256]
+
+
+def make_features(kind: str, n: int, dim: int):
+    from fastreid_rae.pseudo_labels.synthetic import (
+        DIFFICULTY_NOISE, make_clustered_features, make_reid_like_features,
+    )
+
+    if kind == "reid-like":
+        return make_reid_like_features(n, dim=dim, seed=0)
+    return make_clustered_features(n, dim=dim, noise=DIFFICULTY_NOISE[kind], seed=0)
 
 
 def labels_path(data_path: str, n: int, method: str) -> str:
     return f"{data_path}.{n}.{method}.labels.npy"
+
+
+def knn_path(data_path: str, n: int, method: str) -> str:
+    return f"{data_path}.{n}.{method}.knn.npy"
+
+
+def search_fields(report) -> dict:
+    """A row's view of the search's ``SearchReport``."""
+    return {
+        "used": report.used if report.nprobe is None else f"{report.used} (nprobe {report.nprobe})",
+        "sampled_recall": report.recall if report.attempts else None,
+        "index_s": report.seconds["build"] + report.seconds["check"],
+        "search_s": report.seconds["search"],
+    }
 
 
 def dense_reference_estimate_gb(n: int, method: str = "dense") -> float:
@@ -92,11 +129,14 @@ def run_backend(data_path: str, backend: str, method: str) -> dict:
     baseline = resident_mb("VmRSS")
     start = time.perf_counter()
     result = labeler.assign(features, camids, frames)
+    total = time.perf_counter() - start
+    np.save(labels_path(data_path, len(features), f"{backend}-{method}"), result.labels)
     return {
         "n": len(features),
         "backend": backend,
         "method": method,
-        "total_s": time.perf_counter() - start,
+        **(search_fields(result.neighbor_search) if result.neighbor_search else {}),
+        "total_s": total,
         "peak_mb_above_features": resident_mb("VmHWM") - baseline,
         "clusters": result.num_clusters,
         "outliers": result.num_outliers,
@@ -121,10 +161,10 @@ def run_dbscan_stages(data_path: str, method: str) -> dict:
 
     start = time.perf_counter()
     unit = l2_normalize(features)
-    knn_distances, knn_indices = knn_search(unit, k1 + 1, method=method, progress=False)
+    neighbors = knn_search(unit, k1 + 1, method=method, progress=False)
     after_knn = time.perf_counter()
     distances = k_reciprocal_jaccard(
-        knn_distances, knn_indices, lambda r, c: pair_sq_distances(unit, r, c),
+        neighbors.distances, neighbors.indices, lambda r, c: pair_sq_distances(unit, r, c),
         k1=k1, k2=k2, max_distance=eps, progress=False,
     )
     after_jaccard = time.perf_counter()
@@ -136,6 +176,7 @@ def run_dbscan_stages(data_path: str, method: str) -> dict:
         "n": len(features),
         "backend": "dbscan",
         "method": method,
+        **search_fields(neighbors.report),
         "knn_s": after_knn - start,
         "jaccard_s": after_jaccard - after_knn,
         "dbscan_s": end - after_jaccard,
@@ -149,7 +190,38 @@ def run_dbscan_stages(data_path: str, method: str) -> dict:
         "load_avg_1min": os.getloadavg()[0],
     }
     np.save(labels_path(data_path, len(features), method), labels)
+    np.save(knn_path(data_path, len(features), method), neighbors.indices)
     return result
+
+
+def run_nprobe_sweep(data_path: str) -> dict:
+    """Child process: the inverted file's recall@31 on the 256-row check sample, and seconds
+    for those 256 queries, per probe count (one index, built once)."""
+    import faiss
+
+    from fastreid_rae.pseudo_labels.base import l2_normalize
+    from fastreid_rae.pseudo_labels.neighbors import (
+        InvertedFileIndex, _recall_sample, knn_recall,
+    )
+
+    unit = l2_normalize(np.load(data_path)["features"])
+    queries = unit[_recall_sample(len(unit), seed=0)]
+    start = time.perf_counter()
+    index = InvertedFileIndex(unit)
+    build_s = time.perf_counter() - start
+    start = time.perf_counter()
+    _, truth = faiss.knn(queries, unit, 31, metric=faiss.METRIC_L2)
+    exact_s = time.perf_counter() - start
+    sizes = [index.index.invlists.list_size(i) for i in range(index.num_lists)]
+    sweep = []
+    for nprobe in [p for p in NPROBE_SWEEP if p <= index.num_lists]:
+        index.nprobe = nprobe
+        start = time.perf_counter()
+        _, found = index.search(queries, 31)
+        sweep.append((nprobe, knn_recall(found, truth), time.perf_counter() - start))
+    return {"n": len(unit), "num_lists": index.num_lists, "largest_list": max(sizes),
+            "build_s": build_s, "exact_sample_s": exact_s, "sweep": sweep,
+            "load_avg_1min": os.getloadavg()[0]}
 
 
 def run_dense_reference(data_path: str, method: str) -> dict:
@@ -200,22 +272,61 @@ def fmt(value, spec, width):
 
 def print_table(rows):
     header = (
-        f"{'N':>7} {'search':>11} {'k-NN s':>7} {'Jaccard s':>9} {'DBSCAN s':>8} {'total s':>8} "
-        f"{'peak MB':>8} {'clusters':>8} {'outliers':>8} {'ARI/ids':>7} {'ARI/dense':>9} {'load':>5}"
+        f"{'N':>7} {'features':>9} {'search':>11} {'used':>24} {'rec/smp':>7} {'rec/exact':>9} "
+        f"{'index s':>7} {'k-NN s':>7} {'Jaccard s':>9} {'DBSCAN s':>8} {'total s':>8} "
+        f"{'peak MB':>8} {'clusters':>8} {'outliers':>8} {'ARI/ids':>7} {'ARI/exact':>9} "
+        f"{'ARI/dense':>9} {'runs':>4} {'load':>5}"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
+        kind = r.get("features", "reid-like")
         if r.get("skipped"):
-            print(f"{r['n']:>7} {r['method']:>11}  skipped: {r['skipped']}")
+            print(f"{r['n']:>7} {kind:>9} {r['method']:>11}  skipped: {r['skipped']}")
             continue
         print(
-            f"{r['n']:>7} {r['method']:>11} {fmt(r['knn_s'], '.1f', 7)} {r['jaccard_s']:>9.1f} "
+            f"{r['n']:>7} {kind:>9} {r['method']:>11} {r.get('used', '-'):>24} "
+            f"{fmt(r.get('sampled_recall'), '.4f', 7)} {fmt(r.get('recall_vs_exact'), '.4f', 9)} "
+            f"{fmt(r.get('index_s'), '.1f', 7)} {fmt(r['knn_s'], '.1f', 7)} {r['jaccard_s']:>9.1f} "
             f"{r['dbscan_s']:>8.1f} {r['total_s']:>8.1f} {r['peak_mb_above_features']:>8.0f} "
-            f"{r['clusters']:>8} {r['outliers']:>8} "
-            f"{r['ari_vs_identities']:>7.3f} {fmt(r['ari_vs_dense'], '.3f', 9)} "
-            f"{r['load_avg_1min']:>5.1f}"
+            f"{r['clusters']:>8} {r['outliers']:>8} {r['ari_vs_identities']:>7.3f} "
+            f"{fmt(r.get('ari_vs_exact'), '.4f', 9)} {fmt(r['ari_vs_dense'], '.3f', 9)} "
+            f"{r.get('runs', 1):>4} {r['load_avg_1min']:>5.1f}"
         )
+
+
+def write_difficulty_plot(rows, path):
+    """Per feature difficulty at the largest N: total seconds and ARI against exact, per method."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = max(r["n"] for r in rows)
+    kinds = [k for k in FEATURE_KINDS if any(r.get("features") == k and r["n"] == n for r in rows)]
+    figure, (time_axes, ari_axes) = plt.subplots(1, 2, figsize=(8, 3.4), dpi=90)
+    for method, style in (("exact", "o-"), ("approximate", "s-")):
+        picked = [next((r for r in rows if r.get("features") == k and r["n"] == n
+                        and r["method"] == method), None) for k in kinds]
+        if not any(picked):
+            continue
+        time_axes.plot(kinds, [r["total_s"] if r else np.nan for r in picked], style, label=method)
+        ari_axes.plot(kinds, [r.get("ari_vs_exact", np.nan) if r else np.nan for r in picked],
+                      style, label=f"{method}: ARI vs exact")
+        if method == "approximate":
+            ari_axes.plot(kinds, [r.get("recall_vs_exact", np.nan) if r else np.nan
+                                  for r in picked], "x:", label="approximate: recall@31 of IVF")
+    time_axes.set_ylabel("total seconds (2 shared cores)")
+    time_axes.set_title(f"k-reciprocal Jaccard + DBSCAN, N = {n:,}", fontsize=9)
+    ari_axes.set_ylim(0, 1.05)
+    ari_axes.set_title("agreement with the exact path", fontsize=9)
+    for axes in (time_axes, ari_axes):
+        axes.set_xlabel("feature difficulty")
+        axes.grid(True, linewidth=0.3)
+        axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
 
 
 def write_plot(rows, path):
@@ -255,16 +366,19 @@ def write_plot(rows, path):
 
 def print_backend_table(rows):
     header = (
-        f"{'N':>7} {'backend':>16} {'search':>11} {'total s':>8} {'peak MB':>8} "
-        f"{'clusters':>8} {'outliers':>8} {'ARI/ids':>7} {'load':>5}"
+        f"{'N':>7} {'features':>9} {'backend':>16} {'search':>11} {'used':>24} {'rec/smp':>7} "
+        f"{'total s':>8} {'peak MB':>8} {'clusters':>8} {'outliers':>8} {'ARI/ids':>7} "
+        f"{'ARI/exact':>9} {'runs':>4} {'load':>5}"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         print(
-            f"{r['n']:>7} {r['backend']:>16} {r['method']:>11} {r['total_s']:>8.1f} "
-            f"{r['peak_mb_above_features']:>8.0f} {r['clusters']:>8} {r['outliers']:>8} "
-            f"{r['ari_vs_identities']:>7.3f} {r['load_avg_1min']:>5.1f}"
+            f"{r['n']:>7} {r.get('features', 'reid-like'):>9} {r['backend']:>16} "
+            f"{r['method']:>11} {r.get('used', '-'):>24} {fmt(r.get('sampled_recall'), '.4f', 7)} "
+            f"{r['total_s']:>8.1f} {r['peak_mb_above_features']:>8.0f} {r['clusters']:>8} "
+            f"{r['outliers']:>8} {r['ari_vs_identities']:>7.3f} "
+            f"{fmt(r.get('ari_vs_exact'), '.4f', 9)} {r.get('runs', 1):>4} {r['load_avg_1min']:>5.1f}"
         )
 
 
@@ -279,6 +393,10 @@ def main():
     )
     parser.add_argument("--backends", nargs="+", default=["dbscan"], help="registered backend names")
     parser.add_argument("--dim", type=int, default=2048)
+    parser.add_argument("--features", nargs="+", default=["reid-like"], choices=FEATURE_KINDS)
+    parser.add_argument("--repeats", type=int, default=1, help="runs per row (median reported)")
+    parser.add_argument("--nprobe-sweep", action="store_true",
+                        help="only the inverted file's recall and seconds per probe count")
     parser.add_argument("--no-dense", action="store_true", help="skip the dense reference")
     parser.add_argument(
         "--dense-up-to", type=int, default=DENSE_REFERENCE_MAX_N,
@@ -288,6 +406,8 @@ def main():
         "--dense-timeout", type=float, default=None, help="give up on a dense run after s"
     )
     parser.add_argument("--plot", type=str, default=str(DEFAULT_PLOT), help="'' for no plot")
+    parser.add_argument("--difficulty-plot", type=str, default=str(DIFFICULTY_PLOT),
+                        help="time and ARI vs feature difficulty; '' for no plot")
     parser.add_argument("--from-json", type=str, default="", help="re-print/re-plot saved rows")
     parser.add_argument("--json", type=str, default="", help="also write the rows to this file")
     parser.add_argument(
@@ -297,7 +417,9 @@ def main():
 
     if args.child:
         data_path, backend, method, _ = args.child
-        if backend == "dense-reference":
+        if backend == "nprobe-sweep":
+            print(json.dumps(run_nprobe_sweep(data_path)))
+        elif backend == "dense-reference":
             print(json.dumps(run_dense_reference(data_path, method)))
         elif backend == "dbscan":
             print(json.dumps(run_dbscan_stages(data_path, method)))
@@ -310,17 +432,25 @@ def main():
         return
 
     from fastreid_rae.pseudo_labels.quality import adjusted_rand_index
-    from fastreid_rae.pseudo_labels.synthetic import make_reid_like_features
 
-    def child(data_path, backend, method, timeout=None):
+    def run_child(data_path, backend, method, timeout=None):
         command = [sys.executable, __file__, "--child", data_path, backend, method, "0"]
         output = subprocess.run(
             command, check=True, capture_output=True, text=True, cwd=REPO_ROOT, timeout=timeout
         ).stdout
-        row = json.loads(output.strip().splitlines()[-1])
+        return json.loads(output.strip().splitlines()[-1])
+
+    def child(data_path, backend, method, timeout=None, repeats=1):
+        runs = [run_child(data_path, backend, method, timeout) for _ in range(repeats)]
+        row = dict(runs[0], runs=repeats)
+        for key in ("index_s", "knn_s", "jaccard_s", "dbscan_s", "total_s",
+                    "peak_mb_above_features", "load_avg_1min"):
+            if row.get(key) is not None:
+                row[key] = float(np.median([run[key] for run in runs]))
+        each = ", ".join(f"{run['total_s']:.1f}" for run in runs)
         print(
-            f"done: N={row['n']} {backend} {method} in {row['total_s']:.1f} s "
-            f"(load {row['load_avg_1min']:.1f})", file=sys.stderr, flush=True,
+            f"done: N={row['n']} {backend} {method} in {row['total_s']:.1f} s (median of "
+            f"{each}; load {row['load_avg_1min']:.1f})", file=sys.stderr, flush=True,
         )
         return row
 
@@ -328,8 +458,8 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         data_path = f"{folder}/target_set.npz"
-        for n in sizes:
-            data = make_reid_like_features(n, dim=args.dim, seed=0)
+        for kind, n in [(kind, n) for kind in args.features for n in sizes]:
+            data = make_features(kind, n, args.dim)
             np.savez(
                 data_path,
                 features=data.features,
@@ -338,12 +468,20 @@ def main():
                 frames=data.frames,
             )
             del data
+            if args.nprobe_sweep:
+                sweep = run_child(data_path, "nprobe-sweep", "approximate")
+                print_nprobe_sweep(kind, sweep)
+                continue
             ours = []
             for backend in args.backends:
                 for method in args.methods:
-                    rows.append(child(data_path, backend, method))
+                    rows.append(dict(child(data_path, backend, method, repeats=args.repeats),
+                                     features=kind))
+                    if args.json:  # after every row: a long run stopped midway keeps its rows
+                        Path(args.json).write_text(json.dumps(rows, indent=1))
                     if backend == "dbscan":
                         ours.append(rows[-1])
+            compare_with_exact(data_path, n, rows[-len(args.backends) * len(args.methods):])
             if not ours or args.no_dense or n > args.dense_up_to:
                 continue
             available = available_gb()
@@ -369,6 +507,7 @@ def main():
                 })
                 print(f"N={n} dense: {rows[-1]['skipped']}", file=sys.stderr, flush=True)
                 continue
+            rows[-1]["features"] = kind
             reference = np.load(labels_path(data_path, n, "dense"))
             for row in ours:
                 labels = np.load(labels_path(data_path, n, row["method"]))
@@ -381,6 +520,36 @@ def main():
     report(rows, args)
 
 
+def compare_with_exact(data_path, n, rows):
+    """ARI of each row's labels against the exact path's of the same backend, and recall@k
+    of its k-NN lists against the exact ones (dbscan rows, which save them)."""
+    from fastreid_rae.pseudo_labels.neighbors import knn_recall
+    from fastreid_rae.pseudo_labels.quality import adjusted_rand_index
+
+    def saved(row, method, path_of):
+        name = method if row["backend"] == "dbscan" else f"{row['backend']}-{method}"
+        path = Path(path_of(data_path, n, name))
+        return np.load(path) if path.exists() else None
+
+    for row in rows:
+        exact_labels = saved(row, "exact", labels_path)
+        if exact_labels is None:
+            continue
+        row["ari_vs_exact"] = adjusted_rand_index(saved(row, row["method"], labels_path), exact_labels)
+        exact_knn = saved(row, "exact", knn_path)
+        if exact_knn is not None:
+            row["recall_vs_exact"] = knn_recall(saved(row, row["method"], knn_path), exact_knn)
+
+
+def print_nprobe_sweep(kind, sweep):
+    print(f"{kind} features, N = {sweep['n']:,}: {sweep['num_lists']} lists (largest "
+          f"{sweep['largest_list']} rows), built in {sweep['build_s']:.1f} s; exact search of "
+          f"the 256 sampled rows {sweep['exact_sample_s']:.2f} s (load {sweep['load_avg_1min']:.1f})")
+    for nprobe, recall, seconds in sweep["sweep"]:
+        print(f"  nprobe {nprobe:>4}: recall@31 {recall:.4f}, {seconds:.2f} s for 256 queries "
+              f"(x N / 256 = {seconds * sweep['n'] / 256:.0f} s for all)")
+
+
 def report(rows, args):
     staged = [r for r in rows if "knn_s" in r]
     if staged:
@@ -388,9 +557,13 @@ def report(rows, args):
     others = [r for r in rows if "knn_s" not in r]
     if others:
         print_backend_table(others)
-    if args.plot and staged:
-        write_plot(staged, args.plot)
+    scaling = [r for r in staged if r.get("features", "reid-like") == "reid-like"]
+    if args.plot and len({r["n"] for r in scaling}) > 1:
+        write_plot(scaling, args.plot)
         print(f"plot: {args.plot}", file=sys.stderr)
+    if args.difficulty_plot and len({r.get("features") for r in staged} - {"reid-like", None}) > 1:
+        write_difficulty_plot(staged, args.difficulty_plot)
+        print(f"plot: {args.difficulty_plot}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,11 @@ from fastreid_rae.pseudo_labels.quality import (
     pairwise_precision_recall,
     pseudo_label_quality,
 )
-from fastreid_rae.pseudo_labels.synthetic import make_reid_like_features
+from fastreid_rae.pseudo_labels.synthetic import (
+    DIFFICULTY_NOISE,
+    make_clustered_features,
+    make_reid_like_features,
+)
 
 
 # --------------------------------------------------------------------------------------
@@ -149,33 +153,101 @@ def cfg():
 # ---- neighbour search -------------------------------------------------------------------
 def test_exact_knn_matches_brute_force_numpy():
     data = small_reid_world(seed=0)
-    distances, indices = knn_search(data.features, 11, progress=False)
+    distances, indices, report = knn_search(data.features, 11, progress=False)
     x = data.features.astype(np.float64)
     full = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
     expected = np.argsort(full, axis=1, kind="stable")[:, :11]
     assert indices.dtype == np.int32 and distances.dtype == np.float32
     np.testing.assert_array_equal(indices, expected)
     np.testing.assert_allclose(distances, np.take_along_axis(full, expected, 1), atol=1e-5)
+    assert (report.used, report.recall, report.sample_size) == ("exact", 1.0, 0)  # nothing to check
 
 
 def test_approximate_knn_agrees_with_exact(record_property):
     data = make_reid_like_features(3000, dim=128, seed=3)
-    _, exact = knn_search(data.features, 31, progress=False)
-    _, approx = knn_search(data.features, 31, method="approximate", progress=False)
-    _, again = knn_search(data.features, 31, method="approximate", progress=False)
+    _, exact, _ = knn_search(data.features, 31, progress=False)
+    _, approx, report = knn_search(data.features, 31, method="approximate", progress=False)
+    _, again, _ = knn_search(data.features, 31, method="approximate", progress=False)
     recall = knn_recall(approx, exact)
     record_property("approximate_knn_recall", recall)
     print(f"approximate k-NN recall@31 vs exact: {recall:.4f}")
     assert recall > 0.97
+    # on tight features the check passes at the first probe count, and its sampled recall
+    # estimates the full one
+    assert report.used == "approximate" and report.attempts == [(16, report.recall)]
+    assert abs(report.recall - recall) < 0.01
     np.testing.assert_array_equal(approx, again)  # seeded coarse quantiser: repeatable
     # a narrower search finds less (recall measures something) ...
-    _, narrow = knn_search(
-        data.features, 31, method="approximate", num_lists=64, nprobe=4, progress=False
+    _, narrow, _ = knn_search(
+        data.features, 31, method="approximate", num_lists=64, nprobe=4, min_recall=0.0,
+        progress=False,
     )
     assert knn_recall(narrow, exact) < recall
     # ... and one too narrow to return k neighbours says which key to raise
     with pytest.raises(RuntimeError, match="NEIGHBORS.NPROBE"):
-        knn_search(data.features, 31, method="approximate", num_lists=64, nprobe=1, progress=False)
+        knn_search(data.features, 31, method="approximate", num_lists=64, nprobe=1,
+                   min_recall=0.0, progress=False)
+
+
+def test_knn_recall_of_sampled_queries_among_more_rows():
+    # 2 query rows whose neighbours index a larger set (ids up to 9); -1 = not found
+    exact = np.array([[0, 7, 9], [1, 2, 8]])
+    approx = np.array([[0, 9, 3], [1, -1, 7]])
+    assert knn_recall(approx, exact) == pytest.approx(3 / 6)
+    assert knn_recall(exact[:, ::-1], exact) == 1.0
+
+
+def hard_features(num: int = 1500):
+    """Loose, Zipf-sized identities in 256-d: inverted-file search at a few probes finds
+    ~half of the exact neighbours here, enough to change the clusters."""
+    return make_clustered_features(num, dim=256, noise=DIFFICULTY_NOISE["hard"], seed=0)
+
+
+def test_approximate_search_below_min_recall_falls_back_to_exact(caplog):
+    features = hard_features().features
+    _, exact, _ = knn_search(features, 31, progress=False)
+    with caplog.at_level("WARNING"):
+        _, approx, report = knn_search(
+            features, 31, method="approximate", num_lists=64, nprobe=4, progress=False
+        )
+    assert report.fell_back and report.used == "exact" and report.nprobe is None
+    assert report.recall < 0.95 and report.sample_size == 256
+    np.testing.assert_array_equal(approx, exact)
+    assert "falling back to exact search" in caplog.text and "MIN_RECALL" in caplog.text
+    assert report.scalars() == {"knn_recall": report.recall, "knn_exact_fallback": 1.0}
+
+
+def test_approximate_search_probes_more_lists_until_min_recall():
+    features = hard_features(3000).features
+    options = dict(method="approximate", num_lists=128, nprobe=2, progress=False)
+    # unreachable recall: every probe count up to 1/16 of the lists is tried, doubling
+    _, _, tried = knn_search(features, 31, min_recall=1.0, **options)
+    assert [nprobe for nprobe, _ in tried.attempts] == [2, 4, 8] and tried.fell_back
+    (_, low), (_, middle), _ = tried.attempts
+    assert low < middle
+    # a threshold the second probe count meets: the search stops there and uses it
+    _, widened, report = knn_search(features, 31, min_recall=middle, **options)
+    assert not report.fell_back and report.nprobe == 4 and len(report.attempts) == 2
+    _, direct, _ = knn_search(features, 31, min_recall=0.0, **{**options, "nprobe": 4})
+    np.testing.assert_array_equal(widened, direct)
+
+
+@pytest.mark.parametrize("name", ["dbscan", "jvtc", "memory_contrast"])
+def test_backends_never_cluster_on_a_failed_approximate_search(cfg, name):
+    data = hard_features()
+    config = cfg.clone()
+    config.RAE.PSEUDO_LABEL.NAME = name
+    exact = build_pseudo_labeler(config).assign(data.features, data.camids, data.frames)
+    config.RAE.PSEUDO_LABEL.NEIGHBORS.METHOD = "approximate"
+    config.RAE.PSEUDO_LABEL.NEIGHBORS.NUM_LISTS = 64
+    config.RAE.PSEUDO_LABEL.NEIGHBORS.NPROBE = 8
+    config.RAE.PSEUDO_LABEL.NEIGHBORS.MIN_RECALL = 0.0  # unchecked: clusters on what it found
+    unchecked = build_pseudo_labeler(config).assign(data.features, data.camids, data.frames)
+    config.RAE.PSEUDO_LABEL.NEIGHBORS.MIN_RECALL = 0.95
+    checked = build_pseudo_labeler(config).assign(data.features, data.camids, data.frames)
+    assert adjusted_rand_index(unchecked.labels, exact.labels) < 0.97
+    assert checked.neighbor_search.fell_back
+    assert_same_partition(checked.labels, exact.labels)
 
 
 def test_unknown_search_method_is_rejected():
@@ -339,6 +411,10 @@ def test_every_backend_builds_from_config(cfg):
     config.RAE.PSEUDO_LABEL.NEIGHBORS.METHOD = "approximate"
     labeler = build_pseudo_labeler(config)
     assert labeler.eps == 0.45 and labeler.search_options["method"] == "approximate"
+    assert labeler.search_options["min_recall"] == 0.95
+    config.RAE.PSEUDO_LABEL.NEIGHBORS.MIN_RECALL = 1.5
+    with pytest.raises(ValueError, match=r"NEIGHBORS.MIN_RECALL must be in \[0, 1\], got 1.5"):
+        build_pseudo_labeler(config)
 
 
 def test_unknown_backend_name_lists_the_registered_ones(cfg):

@@ -57,6 +57,10 @@ def test_backend_trains_end_to_end(tiny_world, tmp_path, backend, with_rae):
         rae = trainer.model
         assert rae.heads.target_classifier.weight.shape[0] == 8
     histories = trainer.storage.histories()
+    # the neighbour search's recall check is logged wherever a backend searches neighbours
+    check = {"knn_recall", "knn_exact_fallback"}
+    searches = backend in ("dbscan", "jvtc", "memory_contrast")
+    assert check & set(histories) == (check if searches else set())
     # mmcl's loss trains on multi-labels, not on its per-image labels: they are scored too
     assert ("pseudo_positive_precision" in histories) == (backend == "mmcl")
     if backend == "mmcl":  # every image its own class: its memory loss trains the target

@@ -136,6 +136,9 @@ class PseudoLabelHook(HookBase):
                    f"{result.num_outliers}/{len(result.labels)} outliers; against the "
                    f"target's hidden ids: ARI {quality['ari']:.3f}, pair precision "
                    f"{quality['precision']:.3f}, recall {quality['recall']:.3f}")
+        if result.neighbor_search is not None:  # the k-NN search's own check, never silent
+            scalars.update(result.neighbor_search.scalars())
+            message += f"; {result.neighbor_search.summary()}"
         positives = self.labeler.positive_pair_quality(self.true_pids)
         if positives is not None:
             scalars.update(pseudo_positive_precision=positives["precision"],

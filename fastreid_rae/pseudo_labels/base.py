@@ -22,6 +22,8 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from .neighbors import SearchReport
+
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
 # Per-image side information a backend may require from the target dataset.
@@ -37,15 +39,23 @@ class PseudoLabels:
         centers: (num_clusters, d) float32, mean of the input features of each cluster.
         num_clusters: number of clusters (outliers not counted).
         num_outliers: number of images labelled -1.
+        neighbor_search: how the k-NN search behind the clusters went (its measured recall,
+            a fallback to exact search), for backends that search neighbours; else None.
     """
 
     labels: np.ndarray
     centers: np.ndarray
     num_clusters: int
     num_outliers: int
+    neighbor_search: Optional[SearchReport] = None
 
     @classmethod
-    def from_assignment(cls, features: np.ndarray, assignment: np.ndarray) -> "PseudoLabels":
+    def from_assignment(
+        cls,
+        features: np.ndarray,
+        assignment: np.ndarray,
+        neighbor_search: Optional[SearchReport] = None,
+    ) -> "PseudoLabels":
         """Relabel ``assignment`` (any ints, negative = outlier) to 0..C-1 and average centres."""
         assignment = np.asarray(assignment).astype(np.int64)
         labels = np.full(len(assignment), -1, dtype=np.int64)
@@ -57,6 +67,7 @@ class PseudoLabels:
             centers=cluster_centers(features, labels, num_clusters),
             num_clusters=num_clusters,
             num_outliers=int((~inliers).sum()),
+            neighbor_search=neighbor_search,
         )
 
 

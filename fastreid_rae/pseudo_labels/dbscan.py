@@ -15,8 +15,8 @@ from sklearn.cluster import DBSCAN
 from sklearn.neighbors import sort_graph_by_row_values
 
 from .base import PseudoLabeler, PseudoLabels, l2_normalize
-from .jaccard import jaccard_distance
-from .neighbors import search_options_from_config
+from .jaccard import jaccard_from_neighbors
+from .neighbors import NeighborLists, knn_search, search_options_from_config
 from .registry import PSEUDO_LABEL_REGISTRY
 
 logger = logging.getLogger(__name__)
@@ -55,25 +55,25 @@ class DBSCANPseudoLabeler(PseudoLabeler):
         self.search_options = dict(search_options or {})
         self.progress = progress
 
-    def jaccard(self, features: np.ndarray) -> sp.csr_matrix:
-        """Sparse Jaccard distances of the normalised features, pairs within eps only."""
-        return jaccard_distance(
-            l2_normalize(features),
-            k1=self.k1,
-            k2=self.k2,
-            max_distance=self.eps,
-            progress=self.progress,
-            **self.search_options,
-        )
+    def neighbors(self, unit: np.ndarray, k: int) -> NeighborLists:
+        """The k-NN lists of the unit features, by the configured (and checked) search."""
+        return knn_search(unit, k, progress=self.progress, **self.search_options)
+
+    def jaccard(self, unit: np.ndarray, neighbors: NeighborLists) -> sp.csr_matrix:
+        """Sparse Jaccard distances of the unit features, pairs within eps only."""
+        return jaccard_from_neighbors(unit, neighbors, self.k1, self.k2, self.eps, self.progress)
 
     def cluster(self, distances: sp.csr_matrix) -> np.ndarray:
         return dbscan_on_sparse_distances(distances, self.eps, self.min_samples)
 
     def _assign(self, features, camids, frames) -> PseudoLabels:
-        result = PseudoLabels.from_assignment(features, self.cluster(self.jaccard(features)))
+        unit = l2_normalize(features)
+        neighbors = self.neighbors(unit, min(self.k1, len(unit) - 1) + 1)
+        labels = self.cluster(self.jaccard(unit, neighbors))
+        result = PseudoLabels.from_assignment(features, labels, neighbors.report)
         logger.info(
-            "dbscan pseudo-labels: %d clusters, %d outliers of %d images",
-            result.num_clusters, result.num_outliers, len(features),
+            "dbscan pseudo-labels: %d clusters, %d outliers of %d images; %s",
+            result.num_clusters, result.num_outliers, len(features), neighbors.report.summary(),
         )
         return result
 

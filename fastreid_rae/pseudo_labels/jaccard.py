@@ -32,7 +32,7 @@ import numpy as np
 import scipy.sparse as sp
 from tqdm import tqdm
 
-from .neighbors import knn_search, pair_sq_distances
+from .neighbors import NeighborLists, knn_search, pair_sq_distances
 
 logger = logging.getLogger(__name__)
 
@@ -258,6 +258,27 @@ def k_reciprocal_jaccard(
     return result
 
 
+def jaccard_from_neighbors(
+    features: np.ndarray,
+    neighbors: NeighborLists,
+    k1: int = 30,
+    k2: int = 6,
+    max_distance: Optional[float] = None,
+    progress: bool = True,
+) -> sp.csr_matrix:
+    """``k_reciprocal_jaccard`` of ``features`` from their k-NN lists (at least k1 + 1 wide)."""
+    k1 = min(int(k1), len(features) - 1)
+    return k_reciprocal_jaccard(
+        neighbors.distances[:, : k1 + 1],
+        neighbors.indices[:, : k1 + 1],
+        lambda rows, cols: pair_sq_distances(features, rows, cols),
+        k1=k1,
+        k2=k2,
+        max_distance=max_distance,
+        progress=progress,
+    )
+
+
 def jaccard_distance(
     features: np.ndarray,
     k1: int = 30,
@@ -271,15 +292,7 @@ def jaccard_distance(
     ``search_options`` go to ``neighbors.knn_search`` (method, num_lists, nprobe, ...).
     """
     features = np.ascontiguousarray(features, dtype=np.float32)
-    knn_distances, knn_indices = knn_search(
+    neighbors = knn_search(
         features, min(k1, len(features) - 1) + 1, progress=progress, **search_options
     )
-    return k_reciprocal_jaccard(
-        knn_distances,
-        knn_indices,
-        lambda rows, cols: pair_sq_distances(features, rows, cols),
-        k1=k1,
-        k2=k2,
-        max_distance=max_distance,
-        progress=progress,
-    )
+    return jaccard_from_neighbors(features, neighbors, k1, k2, max_distance, progress)

@@ -27,7 +27,7 @@ from scipy.ndimage import gaussian_filter1d
 from .base import PseudoLabeler, PseudoLabels, l2_normalize
 from .dbscan import DBSCANPseudoLabeler, dbscan_options_from_config
 from .jaccard import k_reciprocal_jaccard
-from .neighbors import knn_search, pair_sq_distances
+from .neighbors import pair_sq_distances
 from .registry import PSEUDO_LABEL_REGISTRY
 
 logger = logging.getLogger(__name__)
@@ -139,18 +139,9 @@ class JVTCPseudoLabeler(PseudoLabeler):
         num = len(unit)
         k1 = min(clusterer.k1, num - 1)
         width = min(max(self.num_candidates, k1 + 1), num)
-        knn_sq, knn_index = knn_search(
-            unit, width, progress=clusterer.progress, **clusterer.search_options
-        )
-
-        def visual_distance(rows, cols):
-            return pair_sq_distances(unit, rows, cols)
-
-        visual = k_reciprocal_jaccard(
-            knn_sq[:, : k1 + 1], knn_index[:, : k1 + 1], visual_distance,
-            k1=k1, k2=clusterer.k2, max_distance=clusterer.eps, progress=clusterer.progress,
-        )
-        visual_labels = clusterer.cluster(visual)
+        neighbors = clusterer.neighbors(unit, width)
+        knn_sq, knn_index = neighbors.distances, neighbors.indices
+        visual_labels = clusterer.cluster(clusterer.jaccard(unit, neighbors))
         temporal = CameraTemporalModel.fit(
             visual_labels, camids, frames, self.frame_interval, self.sigma
         )
@@ -170,10 +161,13 @@ class JVTCPseudoLabeler(PseudoLabeler):
             lambda r, c: self.joint_distance(temporal, unit, camids, frames, r, c),
             k1=k1, k2=clusterer.k2, max_distance=clusterer.eps, progress=clusterer.progress,
         )
-        result = PseudoLabels.from_assignment(features, clusterer.cluster(distances))
+        result = PseudoLabels.from_assignment(
+            features, clusterer.cluster(distances), neighbors.report
+        )
         logger.info(
-            "jvtc pseudo-labels: %d clusters, %d outliers of %d images (visual only: %d clusters)",
-            result.num_clusters, result.num_outliers, num, len(set(visual_labels.tolist()) - {-1}),
+            "jvtc pseudo-labels: %d clusters, %d outliers of %d images (visual only: %d "
+            "clusters); %s", result.num_clusters, result.num_outliers, num,
+            len(set(visual_labels.tolist()) - {-1}), neighbors.report.summary(),
         )
         return result
 
