@@ -24,7 +24,7 @@ from fastreid_rae.config import add_rae_config  # noqa: E402
 from fastreid_rae.engine import UDATrainer  # noqa: E402
 from fastreid_rae.engine.config_loading import merge_config  # noqa: E402
 from fastreid_rae.engine.launch import launch  # noqa: E402
-from fastreid_rae.engine.preflight import INPUT_ERRORS, preflight  # noqa: E402
+from fastreid_rae.engine.preflight import INPUT_ERRORS, check_command_line, preflight  # noqa: E402
 
 
 def argument_parser():
@@ -71,6 +71,7 @@ if __name__ == "__main__":
     args = argument_parser().parse_args()
     print("Command Line Args:", args)
     try:
+        check_command_line(args)  # before launch: --num-gpus 0 would start no process at all
         # MODEL.DEVICE cpu: --num-gpus N runs N gloo CPU processes
         launch(main, args.num_gpus, num_machines=args.num_machines, machine_rank=args.machine_rank,
                dist_url=args.dist_url, args=(args,), device=load_config(args).MODEL.DEVICE)

@@ -21,6 +21,7 @@ from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
 from PIL import Image
 
 from ..config import config_value
+from ..config_constraints import check_config_values
 from ..data.datasets import DatasetLayoutError, build_dataset
 from ..data.datasets.naming import NAME_PATTERNS
 from ..data.streams import STREAMS, identity_stream
@@ -182,8 +183,6 @@ def check_batch(cfg, world_size: int) -> None:
 
 def check_schedule(cfg) -> None:
     epochs, source_only = cfg.SOLVER.MAX_EPOCH, cfg.RAE.SOURCE_PRETRAIN.EPOCHS
-    if epochs < 1:
-        raise ConfigError(f"SOLVER.MAX_EPOCH = {epochs}; expected at least 1")
     # the pseudo-label hook trains on the source alone for the first SOURCE_PRETRAIN epochs
     if cfg.DATASETS.TARGET and source_only >= epochs:
         raise ConfigError(
@@ -200,6 +199,17 @@ def check_source_model(cfg, eval_only: bool) -> None:
             "model, but MODEL.WEIGHTS is empty; give one (e.g. MODEL.WEIGHTS "
             "<direct-transfer run>/model_final.pth; tools/ablation.py run --init-from "
             "direct_transfer does this per seed)")
+
+
+def check_command_line(args) -> None:
+    """fastreid's launcher takes any integer: --num-gpus 0 started no process and exited 0."""
+    for flag, value, low in (("--num-gpus", args.num_gpus, 1), ("--num-machines", args.num_machines, 1),
+                             ("--machine-rank", args.machine_rank, 0)):
+        if value < low:
+            raise ConfigError(f"{flag} {value}; expected at least {low}")
+    if args.machine_rank >= args.num_machines:
+        raise ConfigError(f"--machine-rank {args.machine_rank}; expected below --num-machines "
+                          f"{args.num_machines}")
 
 
 def check_device(cfg, num_gpus: int) -> None:
@@ -254,11 +264,14 @@ def check_output_dir(output_dir: str, resume: bool, overwrite: bool) -> None:
     if resume and overwrite:
         raise ConfigError("--resume continues the run in OUTPUT_DIR and --overwrite replaces it; "
                           "pass one of them")
-    if not output_dir:
-        return  # fastreid then writes nothing
+    if not output_dir:  # fastreid would then keep no checkpoint: hours of training lost
+        raise ConfigError("OUTPUT_DIR is empty; expected the folder the run writes to")
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
         raise ConfigError(f"OUTPUT_DIR '{output_dir}' is a file; expected a folder")
     existing = _nearest_existing(output_dir)
+    if not os.path.isdir(existing):
+        raise ConfigError(f"OUTPUT_DIR '{output_dir}': '{existing}' is a file, so the folder "
+                          f"cannot be created; expected a path under a folder")
     if not os.access(existing, os.W_OK):
         raise ConfigError(f"OUTPUT_DIR '{output_dir}': '{existing}' is not writable")
     found = previous_run_files(output_dir)
@@ -381,13 +394,14 @@ def preflight(cfg, args) -> None:
     """
     eval_only, resume, overwrite = (getattr(args, flag, False)
                                     for flag in ("eval_only", "resume", "overwrite"))
-    num_gpus = getattr(args, "num_gpus", 1)
-    world_size = num_gpus * getattr(args, "num_machines", 1)
+    check_command_line(args)
+    world_size = args.num_gpus * args.num_machines
+    check_config_values(cfg)
     check_named_choices(cfg)
     check_rae_switches(cfg)
     check_dataset_names(cfg)
     check_input_sizes(cfg)
-    check_device(cfg, num_gpus)
+    check_device(cfg, args.num_gpus)
     check_weights(cfg, eval_only)
     check_source_model(cfg, eval_only)
     if not eval_only:  # what only training reads; evaluating into a run's own folder is expected
