@@ -23,6 +23,7 @@ from fastreid_rae.config_constraints import CONSTRAINTS, ORDERED_PAIRS
 from fastreid_rae.data.datasets import DatasetLayoutError
 from fastreid_rae.engine.config_loading import ConfigError, merge_config
 from fastreid_rae.engine.preflight import preflight
+from fastreid_rae.engine.run_folder import undone_if_the_start_fails
 
 from .conftest import REPO_ROOT
 
@@ -488,3 +489,32 @@ def test_output_dir_that_cannot_hold_a_run_is_refused(checked_config, tmp_path, 
     path = str(tmp_path / output_dir) if output_dir else ""
     with pytest.raises(ConfigError, match=re.escape(expected)):
         preflight(with_value(checked_config, "OUTPUT_DIR", path), flags())
+
+
+# ---- a start that fails leaves OUTPUT_DIR as it found it (fastreid_rae/engine/run_folder.py) --
+
+@pytest.mark.parametrize("had_config", [True, False], ids=["resumed-run", "fresh-folder"])
+def test_a_failed_start_puts_config_yaml_back(tmp_path, had_config):
+    run = tmp_path / "run"
+    run.mkdir()
+    if had_config:
+        write(run / "config.yaml", "the run's own config\n")
+        write(run / "model_final.pth", "weights\n")
+    before = snapshot(run)
+    with pytest.raises(ConfigError):
+        with undone_if_the_start_fails(str(run)):
+            write(run / "config.yaml", "a changed config\n")  # fastreid's default_setup
+            write(run / "metrics.json", "{}\n")
+            raise ConfigError("the checkpoint does not fit")
+    assert snapshot(run) == before
+
+
+def test_a_failure_after_a_checkpoint_keeps_the_config_it_was_trained_with(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(RuntimeError):
+        with undone_if_the_start_fails(str(run)):
+            write(run / "config.yaml", "this run's config\n")
+            write(run / "last_checkpoint", "model_0000.pth")
+            raise RuntimeError("diverged")
+    assert (run / "config.yaml").read_text() == "this run's config\n"

@@ -20,6 +20,7 @@ from fastreid.modeling.heads import REID_HEADS_REGISTRY
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
 from PIL import Image
 
+from ..compat import CheckpointLoadError
 from ..config import config_value
 from ..config_constraints import check_config_values
 from ..data.datasets import DatasetLayoutError, build_dataset
@@ -38,7 +39,7 @@ logger = logging.getLogger(__name__)
 
 # The errors a user fixes by editing the command, the config or the data (the tool prints
 # them without a traceback).
-INPUT_ERRORS = (ConfigError, DatasetLayoutError)
+INPUT_ERRORS = (ConfigError, DatasetLayoutError, CheckpointLoadError)
 
 # The trainer's source and target streams (data/streams.py), by DATALOADER.SAMPLER_TRAIN
 IDENTITY_SAMPLERS = tuple(name for name, stream in STREAMS.items() if stream is identity_stream)
@@ -260,10 +261,8 @@ def _nearest_existing(path: str) -> str:
     return path
 
 
-def check_output_dir(output_dir: str, resume: bool, overwrite: bool) -> None:
-    if resume and overwrite:
-        raise ConfigError("--resume continues the run in OUTPUT_DIR and --overwrite replaces it; "
-                          "pass one of them")
+def check_output_path(output_dir: str) -> None:
+    """A folder that exists or can be created, and written to."""
     if not output_dir:  # fastreid would then keep no checkpoint: hours of training lost
         raise ConfigError("OUTPUT_DIR is empty; expected the folder the run writes to")
     if os.path.exists(output_dir) and not os.path.isdir(output_dir):
@@ -274,6 +273,13 @@ def check_output_dir(output_dir: str, resume: bool, overwrite: bool) -> None:
                           f"cannot be created; expected a path under a folder")
     if not os.access(existing, os.W_OK):
         raise ConfigError(f"OUTPUT_DIR '{output_dir}': '{existing}' is not writable")
+
+
+def check_output_dir(output_dir: str, resume: bool, overwrite: bool) -> None:
+    if resume and overwrite:
+        raise ConfigError("--resume continues the run in OUTPUT_DIR and --overwrite replaces it; "
+                          "pass one of them")
+    check_output_path(output_dir)
     found = previous_run_files(output_dir)
     if found and not (resume or overwrite):
         raise ConfigError(f"OUTPUT_DIR '{output_dir}' already holds a run "
@@ -408,6 +414,8 @@ def preflight(cfg, args) -> None:
         check_batch(cfg, world_size)
         check_schedule(cfg)
         check_output_dir(cfg.OUTPUT_DIR, resume, overwrite)
+    else:  # tools/train_net.py evaluates into a folder of its own (engine/run_folder.py)
+        check_output_path(cfg.OUTPUT_DIR)
     check_datasets_on_disk(cfg, eval_only)
     if overwrite and not eval_only:
         clear_previous_run(cfg.OUTPUT_DIR)

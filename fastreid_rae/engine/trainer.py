@@ -86,8 +86,11 @@ class UDATrainer(DefaultTrainer):
     def resume_or_load(self, resume=True):
         """fastreid's, plus: continue at the checkpoint's iteration (mid-epoch too), on the
         same streams, with the generators as they were."""
+        resuming = resume and self.checkpointer.has_checkpoint()
+        # a run's own checkpoint always fits it whole; MODEL.WEIGHTS may be partial on purpose
+        self.checkpointer.partial_load = self.cfg.RAE.CHECKPOINT.PARTIAL_LOAD and not resuming
         checkpoint = self.checkpointer.resume_or_load(self.cfg.MODEL.WEIGHTS, resume=resume)
-        if not (resume and self.checkpointer.has_checkpoint()):
+        if not resuming:
             return
         next_iter = checkpoint.get("next_iter", (checkpoint.get("epoch", -1) + 1) * self.iters_per_epoch)
         self.start_iter, self.start_epoch = next_iter, next_iter // self.iters_per_epoch
