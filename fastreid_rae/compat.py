@@ -85,6 +85,19 @@ def _patch_to_tensor():
     transforms.to_tensor = _numpy2_safe_to_tensor
 
 
+def _patch_read_image_as_rgb():
+    """``fastreid/data/common.py:40 read_image(img_path)`` in ``CommDataset`` keeps the file's mode: an RGBA or
+    palette PNG, a CMYK JPEG or a greyscale image reached the transforms with 4, 4 or 1
+    channels and crashed the batch hours into a run, without naming the file. Every image is
+    now decoded as RGB (pre-flight refuses, by name, those that cannot be: 16-bit samples)."""
+    from fastreid.data import common, data_utils
+
+    def read_image(file_name, format=None):
+        return data_utils.read_image(file_name, format or "RGB")
+
+    common.read_image = read_image
+
+
 def _patch_dataloader_without_cuda():
     """``fastreid/data/data_utils.py:151 torch.cuda.Stream(local_rank)`` in ``DataLoaderX``,
     and line 127 ``torch.cuda.set_device`` in its prefetch thread, fail without CUDA; the
@@ -357,6 +370,7 @@ def apply():
     _provide_faiss_long_ptr()
     _silence_cython_ranker_warning()
     _patch_to_tensor()
+    _patch_read_image_as_rgb()
     _patch_dataloader_without_cuda()
     _patch_jaccard_cpu_fallback()
     _patch_python_ranker()

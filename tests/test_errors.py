@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -518,3 +519,50 @@ def test_a_failure_after_a_checkpoint_keeps_the_config_it_was_trained_with(tmp_p
             write(run / "last_checkpoint", "model_0000.pth")
             raise RuntimeError("diverged")
     assert (run / "config.yaml").read_text() == "this run's config\n"
+
+
+# ---- images in other modes than 8-bit RGB ------------------------------------------------
+
+def _recoded(image_path, mode):
+    """The picture at ``image_path`` re-encoded in ``mode``: a valid file of another kind."""
+    from PIL import Image
+
+    with Image.open(image_path) as image:
+        rgb = image.convert("RGB")
+    if mode == "I;16":  # 16-bit greyscale PNG
+        Image.fromarray((np.asarray(rgb.convert("L")).astype(np.uint16) * 257)).save(
+            image_path, format="PNG")
+        return
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
+    rgb.convert(mode).save(image_path, format=fmt)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "CMYK", "P", "L"])
+def test_valid_image_in_another_mode_passes_and_loads_as_rgb(tiny_world, tmp_path, mode):
+    from fastreid.data.common import CommDataset
+
+    root = world_copy(tiny_world, tmp_path, "DukeMTMC-reID", "Market-1501-v15.09.15")
+    image = sorted((root / "Market-1501-v15.09.15" / "query").iterdir())[3]
+    _recoded(image, mode)
+    preflight_on(root, tmp_path)  # no error
+    item = CommDataset([(str(image), 0, 0)], transform=None, relabel=False)[0]
+    assert item["images"].mode == "RGB"
+
+
+@pytest.mark.parametrize("damage, reason", [
+    ("16-bit", "mode I;16: not 8-bit samples"), ("bomb", "decompression bomb")])
+def test_image_training_cannot_use_is_named_up_front(tiny_world, tmp_path, monkeypatch, damage, reason):
+    from PIL import Image
+
+    root = world_copy(tiny_world, tmp_path, "DukeMTMC-reID", "Market-1501-v15.09.15")
+    image = sorted((root / "Market-1501-v15.09.15" / "query").iterdir())[3]
+    if damage == "16-bit":
+        _recoded(image, "I;16")
+    else:  # one picture far above PIL's pixel limit, cheaply: a lower limit, a larger picture
+        with Image.open(image) as small:
+            small.convert("RGB").resize((640, 1280)).save(image, format="PNG")
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100_000)
+    with pytest.raises(DatasetLayoutError) as error:
+        preflight_on(root, tmp_path)
+    assert f"  - {image} (" in str(error.value)
+    assert reason in str(error.value)

@@ -338,14 +338,26 @@ def dataset_image_paths(dataset: ImageDataset) -> List[str]:
                    for item in split})
 
 
+# PIL modes that decode to 8-bit RGB faithfully; 16- and 32-bit ones ("I;16", "I", "F") are
+# clipped to white by the conversion, a picture the model would learn nothing from.
+EIGHT_BIT_MODES = frozenset(("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX",
+                             "CMYK", "YCbCr", "LAB", "HSV"))
+
+
 def _image_problem(path: str) -> Optional[str]:
+    """What training would fail on when it reads ``path`` as RGB (the loader forces RGB)."""
     try:
         with Image.open(path) as image:
+            if image.mode not in EIGHT_BIT_MODES:
+                return f"{path} (mode {image.mode}: not 8-bit samples; expected 8-bit RGB, " \
+                       f"greyscale or palette)"
             # A JPEG decoded at 1/8 scale: the whole stream is read, so a truncated file fails
             # here as it would in fastreid's read_image, at a fraction of a full decode's cost.
             image.draft("RGB", (1, 1))
-            image.load()
-    except (OSError, SyntaxError, ValueError) as error:  # PIL's errors for bad image data
+            image.convert("RGB").load()
+    # PIL's errors for bad image data; a decompression bomb (pixel count far above
+    # Image.MAX_IMAGE_PIXELS) is not an OSError
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         return f"{path} ({error})"
     return None
 
@@ -356,7 +368,7 @@ def check_images_readable(name: str, paths: Iterable[str]) -> None:
         shown = "\n".join(f"  - {problem}" for problem in _first_few(problems))
         raise DatasetLayoutError(
             f"{name}: {len(problems)} image file(s) cannot be read as images:\n{shown}\n"
-            f"Expected every listed file to be a complete JPEG or PNG; replace or remove them")
+            f"Expected every listed file to be a complete 8-bit JPEG or PNG; replace or remove them")
 
 
 def check_source_fills_a_batch(cfg, sources: Sequence[ImageDataset]) -> None:
