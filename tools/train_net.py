@@ -25,7 +25,9 @@ from fastreid_rae.config import add_rae_config  # noqa: E402
 from fastreid_rae.engine import UDATrainer  # noqa: E402
 from fastreid_rae.engine.checkpoint import sized_to_checkpoint  # noqa: E402
 from fastreid_rae.engine.config_loading import merge_config  # noqa: E402
+from fastreid_rae.engine.divergence import DivergedError  # noqa: E402
 from fastreid_rae.engine.launch import launch  # noqa: E402
+from fastreid_rae.engine.rae_step import NonFiniteLossError  # noqa: E402
 from fastreid_rae.engine.run_folder import eval_output_dir, undone_if_the_start_fails  # noqa: E402
 from fastreid_rae.engine.preflight import INPUT_ERRORS, check_command_line, preflight  # noqa: E402
 
@@ -88,5 +90,7 @@ if __name__ == "__main__":
         # MODEL.DEVICE cpu: --num-gpus N runs N gloo CPU processes
         launch(main, args.num_gpus, num_machines=args.num_machines, machine_rank=args.machine_rank,
                dist_url=args.dist_url, args=(args,), device=load_config(args).MODEL.DEVICE)
-    except INPUT_ERRORS as error:  # the user's to fix: the message, not a traceback
+    # the user's to fix (the input, or the learning rates of a diverged run): the message
+    # names what and where; a traceback would only bury it
+    except INPUT_ERRORS + (DivergedError, NonFiniteLossError) as error:
         sys.exit(f"error: {error}")
