@@ -224,6 +224,8 @@ CONSTRAINTS: Dict[str, Rule] = {
     "RAE.SOLVER.ENCODER_LR": POSITIVE,
     "RAE.SOLVER.DISCRIMINATOR_LR": POSITIVE,
     "RAE.CHECKPOINT.ITER_PERIOD": NON_NEGATIVE_INT,
+    # numpy's generators take seeds below 2**32 only: a larger one failed once training started
+    "SEED": Rule(lambda value: value < 2 ** 32, "below 2**32 (negative: a random seed)", 2 ** 32),
 }
 
 # Pairs of keys where the first may not exceed the second.

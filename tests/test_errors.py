@@ -484,7 +484,7 @@ def test_bad_command_line_numbers_are_refused(checked_config, given, expected):
 
 @pytest.mark.parametrize("output_dir, expected", [
     ("", "OUTPUT_DIR is empty; expected the folder the run writes to"),
-    ("notes.txt/run", "is a file, so the folder cannot be created")])
+    ("notes.txt/run", "cannot be created: ")])
 def test_output_dir_that_cannot_hold_a_run_is_refused(checked_config, tmp_path, output_dir, expected):
     write(tmp_path / "notes.txt", "notes\n")
     path = str(tmp_path / output_dir) if output_dir else ""
@@ -566,3 +566,22 @@ def test_image_training_cannot_use_is_named_up_front(tiny_world, tmp_path, monke
         preflight_on(root, tmp_path)
     assert f"  - {image} (" in str(error.value)
     assert reason in str(error.value)
+
+
+# ---- the other tools' command lines (fastreid_rae/cli.py) ----------------------------------
+
+@pytest.mark.parametrize("tool, arguments, expected", [
+    ("make_synthetic.py", ["--root", "{tmp}/world", "--preview-dir", "{tmp}/notes.txt"],
+     "argument --preview-dir: '{tmp}/notes.txt' is a file; expected a folder"),
+    ("demo.py", ["--output", "{tmp}/notes.txt/demo"],
+     "argument --output: '{tmp}/notes.txt/demo' cannot be created: '{tmp}/notes.txt' is a file"),
+    ("demo.py", ["--preset", "huge"], "argument --preset: invalid choice: 'huge'")])
+def test_tool_arguments_are_refused_while_parsing(tmp_path, capsys, tool, arguments, expected):
+    write(tmp_path / "notes.txt", "notes\n")
+    spec = importlib.util.spec_from_file_location(tool[:-3], REPO_ROOT / "tools" / tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit) as exit_:
+        module.parse_args([argument.format(tmp=tmp_path) for argument in arguments])
+    assert exit_.value.code == 2
+    assert expected.format(tmp=tmp_path) in capsys.readouterr().err.strip().splitlines()[-1]

@@ -20,6 +20,7 @@ from fastreid.modeling.heads import REID_HEADS_REGISTRY
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
 from PIL import Image
 
+from ..cli import folder_problem
 from ..compat import CheckpointLoadError
 from ..config import config_value
 from ..config_constraints import check_config_values
@@ -254,25 +255,13 @@ def previous_run_files(output_dir: str) -> List[str]:
                           for path in glob.glob(os.path.join(output_dir, CHECKPOINT_GLOB)))
 
 
-def _nearest_existing(path: str) -> str:
-    path = os.path.abspath(path)
-    while not os.path.exists(path):
-        path = os.path.dirname(path)
-    return path
-
-
 def check_output_path(output_dir: str) -> None:
     """A folder that exists or can be created, and written to."""
     if not output_dir:  # fastreid would then keep no checkpoint: hours of training lost
         raise ConfigError("OUTPUT_DIR is empty; expected the folder the run writes to")
-    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
-        raise ConfigError(f"OUTPUT_DIR '{output_dir}' is a file; expected a folder")
-    existing = _nearest_existing(output_dir)
-    if not os.path.isdir(existing):
-        raise ConfigError(f"OUTPUT_DIR '{output_dir}': '{existing}' is a file, so the folder "
-                          f"cannot be created; expected a path under a folder")
-    if not os.access(existing, os.W_OK):
-        raise ConfigError(f"OUTPUT_DIR '{output_dir}': '{existing}' is not writable")
+    problem = folder_problem(output_dir)
+    if problem:
+        raise ConfigError(f"OUTPUT_DIR '{output_dir}' {problem}")
 
 
 def check_output_dir(output_dir: str, resume: bool, overwrite: bool) -> None:
