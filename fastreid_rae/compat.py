@@ -85,6 +85,19 @@ def _patch_to_tensor():
     transforms.to_tensor = _numpy2_safe_to_tensor
 
 
+def _patch_read_image_as_rgb():
+    """``fastreid/data/common.py:40 read_image(img_path)`` in ``CommDataset`` keeps the file's mode: an RGBA or
+    palette PNG, a CMYK JPEG or a greyscale image reached the transforms with 4, 4 or 1
+    channels and crashed the batch hours into a run, without naming the file. Every image is
+    now decoded as RGB (pre-flight refuses, by name, those that cannot be: 16-bit samples)."""
+    from fastreid.data import common, data_utils
+
+    def read_image(file_name, format=None):
+        return data_utils.read_image(file_name, format or "RGB")
+
+    common.read_image = read_image
+
+
 def _patch_dataloader_without_cuda():
     """``fastreid/data/data_utils.py:151 torch.cuda.Stream(local_rank)`` in ``DataLoaderX``,
     and line 127 ``torch.cuda.set_device`` in its prefetch thread, fail without CUDA; the
@@ -197,7 +210,7 @@ def _patch_resnet_imagenet_weights():
 
 
 class CheckpointLoadError(RuntimeError):
-    """A checkpoint could not be loaded safely."""
+    """A checkpoint could not be loaded safely, or does not fit the model it loads into."""
 
 
 def load_checkpoint_file(path):
@@ -211,16 +224,90 @@ def load_checkpoint_file(path):
         return torch.load(path, map_location=torch.device("cpu"), weights_only=True)
     except Exception as error:  # torch raises UnpicklingError, RuntimeError or EOFError
         raise CheckpointLoadError(
-            f"cannot load checkpoint '{path}': {error}\n"
-            "Only files holding tensors, numbers, strings and plain containers load "
-            "(torch.load weights_only=True); an arbitrary pickle is refused."
-        ) from error
+            f"cannot load checkpoint '{path}' ({_load_failure(path, error)}); expected a file written by "
+            f"tools/train_net.py, holding only tensors, numbers, strings and plain containers "
+            f"(an arbitrary pickle is refused)") from None
+
+
+def _load_failure(path, error) -> str:
+    """One line of torch's several-paragraph message: the refused pickle instruction, or its
+    first sentence."""
+    if os.path.getsize(path) == 0:
+        return "empty file"
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    refused = [line for line in lines if line.startswith(("Unsupported", "WeightsUnpickler error"))]
+    reason = (refused or lines or [type(error).__name__])[0]
+    return reason if len(reason) <= 120 else reason[:reason.find(". ") + 1 or 120]
+
+
+_KEYS_NAMED = 3  # keys named per kind of mismatch in one message
+
+
+def _first_keys(keys) -> str:
+    keys = list(keys)
+    more = f" (and {len(keys) - _KEYS_NAMED} more)" if len(keys) > _KEYS_NAMED else ""
+    return ", ".join(keys[:_KEYS_NAMED]) + more
+
+
+def model_fit_problems(model, incompatible) -> dict:
+    """``{kind: "first keys"}`` of what a state dict failed to fill or match in the model."""
+    from fastreid.utils.checkpoint import _filter_reused_missing_keys
+
+    shapes = [f"{key} {tuple(saved)} in the file, {tuple(wanted)} in the model"
+              for key, saved, wanted in incompatible.incorrect_shapes]
+    mis_shaped = {key for key, _, _ in incompatible.incorrect_shapes}  # fastreid leaves them out
+    really_missing = set(_filter_reused_missing_keys(model, incompatible.missing_keys)) - mis_shaped
+    missing = [key for key in incompatible.missing_keys if key in really_missing]  # model order
+    return {kind: _first_keys(keys) for kind, keys in (
+        ("mis-shaped", shapes), ("missing", missing),
+        ("unexpected", incompatible.unexpected_keys)) if keys}
+
+
+class _ModelMismatch(Exception):
+    """Raised inside ``Checkpointer._load_model``, which does not know the file's path."""
 
 
 def _patch_checkpoint_loading():
+    """Two holes in ``fastreid/utils/checkpoint.py``: ``:216 torch.load`` unpickles anything
+    (``load_checkpoint_file``), and ``:250-266 _load_model`` loads with ``strict=False`` and
+    only logs missing, unexpected and mis-shaped keys: a ResNet-34 config evaluated ResNet-18
+    weights as a half-random model, and a file of unrelated keys as a random one, exit 0.
+    Every key must now fit. ``checkpointer.partial_load = True`` allows a deliberate partial
+    load (RAE.CHECKPOINT.PARTIAL_LOAD: a source model into RAE, whose Dec, discriminators
+    and fusion start fresh): missing and unexpected keys are logged, mis-shaped ones and a
+    file that fills nothing are still refused."""
     from fastreid.utils.checkpoint import Checkpointer
 
+    upstream_load, upstream_load_model = Checkpointer.load, Checkpointer._load_model
+
+    def _load_model(self, checkpoint):
+        state = checkpoint.get("model") if isinstance(checkpoint, dict) else None
+        if not isinstance(state, dict) or not all(isinstance(value, (torch.Tensor, np.ndarray))
+                                                  for value in state.values()):
+            raise _ModelMismatch("it holds no 'model' state dict of tensors")
+        saved_keys = len(state)
+        incompatible = upstream_load_model(self, checkpoint)
+        problems = model_fit_problems(self.model, incompatible)
+        loaded = saved_keys - len(incompatible.unexpected_keys) - len(incompatible.incorrect_shapes)
+        partial = getattr(self, "partial_load", False)
+        if problems and (not partial or "mis-shaped" in problems or loaded == 0):
+            raise _ModelMismatch("; ".join(f"{kind}: {keys}" for kind, keys in problems.items()))
+        if problems:
+            logger.warning(f"partial load (RAE.CHECKPOINT.PARTIAL_LOAD): {loaded} tensors loaded; "
+                           + "; ".join(f"{kind}: {keys}" for kind, keys in problems.items()))
+        return incompatible._replace(missing_keys=[], unexpected_keys=[], incorrect_shapes=[])
+
+    def load(self, path, *args, **kwargs):
+        try:
+            return upstream_load(self, path, *args, **kwargs)
+        except _ModelMismatch as mismatch:
+            raise CheckpointLoadError(f"checkpoint '{path}' does not fit the model built from the "
+                                      f"config: {mismatch}; expected the weights of this same "
+                                      f"architecture") from None
+
     Checkpointer._load_file = lambda self, f: load_checkpoint_file(f)
+    Checkpointer._load_model = _load_model
+    Checkpointer.load = load
 
 
 def _patch_metric_printer_same_iteration():
@@ -299,6 +386,7 @@ def apply():
     _provide_faiss_long_ptr()
     _silence_cython_ranker_warning()
     _patch_to_tensor()
+    _patch_read_image_as_rgb()
     _patch_dataloader_without_cuda()
     _patch_jaccard_cpu_fallback()
     _patch_python_ranker()

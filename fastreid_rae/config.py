@@ -305,6 +305,12 @@ def add_rae_config(cfg):
     # generators, stream positions): --resume continues mid-epoch exactly. 0: off (fastreid's
     # epoch checkpoints, SOLVER.CHECKPOINT_PERIOD, carry the same state).
     _C.RAE.CHECKPOINT.ITER_PERIOD = 500
+    # Every tensor of MODEL.WEIGHTS must fit the model, and every tensor of the model must be
+    # in it (a ResNet-34 config given ResNet-18 weights is refused, not half-loaded). True: a
+    # deliberate partial load for training, e.g. a source-trained model into RAE, whose Dec,
+    # discriminators and fusion start fresh; the log names what was left out. Mis-shaped
+    # tensors, and a file that fills nothing, are still refused; --resume always loads all.
+    _C.RAE.CHECKPOINT.PARTIAL_LOAD = False
 
     return cfg
 

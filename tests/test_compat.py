@@ -263,3 +263,66 @@ def test_fastreid_default_trainer_trains_and_evaluates_on_cpu(tiny_world, tmp_pa
     assert (tmp_path / "model_final.pth").exists()
     results = trainer.test(cfg, trainer.model)  # one test set: fastreid returns its dict
     assert all(0 <= results[k] <= 100 for k in ("Rank-1", "mAP", "mINP"))
+
+
+def _saved(tmp_path, state, name="weights.pth"):
+    path = tmp_path / name
+    torch.save({"model": state}, path)
+    return str(path)
+
+
+@pytest.mark.parametrize("state, expected", [
+    ({"foo.weight": torch.zeros(3)}, "missing: weight, bias; unexpected: foo.weight"),
+    (torch.nn.Linear(3, 4).state_dict(), "mis-shaped: weight (4, 3) in the file, (2, 3) in the model, "
+                                         "bias (4,) in the file, (2,) in the model;"),
+    ({"weight": torch.zeros(2, 3)}, "missing: bias;")], ids=["unrelated", "mis-shaped", "missing"])
+def test_checkpoint_that_does_not_fit_the_model_is_refused_by_name(tmp_path, state, expected):
+    from fastreid.utils.checkpoint import Checkpointer
+
+    path = _saved(tmp_path, state)
+    with pytest.raises(CheckpointLoadError) as error:
+        Checkpointer(torch.nn.Linear(3, 2)).load(path)
+    message = str(error.value)
+    assert message.startswith(f"checkpoint '{path}' does not fit the model built from the config: ")
+    assert expected in message and "\n" not in message
+
+
+def test_deliberate_partial_load_is_logged_and_still_refuses_wrong_shapes(tmp_path, caplog):
+    from fastreid.utils.checkpoint import Checkpointer
+
+    model = torch.nn.Linear(3, 2)
+    checkpointer = Checkpointer(model)
+    checkpointer.partial_load = True
+    checkpointer.load(_saved(tmp_path, {"weight": torch.ones(2, 3), "extra": torch.zeros(1)}))
+    assert torch.equal(model.weight, torch.ones(2, 3))
+    assert "partial load (RAE.CHECKPOINT.PARTIAL_LOAD): 1 tensors loaded; missing: bias; " \
+           "unexpected: extra" in caplog.text
+    for state in ({"weight": torch.ones(4, 3)}, {"unrelated": torch.ones(1)}):  # wrong shape, nothing
+        with pytest.raises(CheckpointLoadError, match="does not fit"):
+            checkpointer.load(_saved(tmp_path, state))
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "empty file"), (b"MODEL:\n  DEVICE: cpu\n", "Unsupported operand"),
+    (None, "PytorchStreamReader failed reading zip archive")], ids=["empty", "yaml", "truncated"])
+def test_corrupt_or_foreign_checkpoint_is_one_line(tmp_path, content, reason):
+    from fastreid.utils.checkpoint import Checkpointer
+
+    path = tmp_path / "model_final.pth"
+    if content is None:
+        torch.save({"model": torch.nn.Linear(3, 2).state_dict()}, path)
+        content = path.read_bytes()[:200]
+    path.write_bytes(content)
+    with pytest.raises(CheckpointLoadError) as error:
+        Checkpointer(torch.nn.Linear(3, 2)).load(str(path))
+    assert str(error.value).startswith(f"cannot load checkpoint '{path}' ({reason}")
+    assert "\n" not in str(error.value)
+
+
+def test_checkpoint_without_a_model_state_dict_is_refused(tmp_path):
+    from fastreid.utils.checkpoint import Checkpointer
+
+    path = tmp_path / "imagenet.pth"
+    torch.save(torch.nn.Linear(3, 2).state_dict(), path)  # a bare state dict, no "model"
+    with pytest.raises(CheckpointLoadError, match="holds no 'model' state dict of tensors"):
+        Checkpointer(torch.nn.Linear(3, 2)).load(str(path))

@@ -6,6 +6,7 @@ import torch
 from fastreid.engine.train_loop import HookBase
 
 from fastreid_rae.engine import UDATrainer
+from fastreid_rae.engine.divergence import DivergedError, saving_finite_models_only
 from fastreid_rae.engine.rae_step import NonFiniteLossError
 from fastreid_rae.modeling.meta_arch.rae import RAE
 from fastreid_rae.pseudo_labels import PSEUDO_LABEL_REGISTRY, PseudoLabeler, PseudoLabels
@@ -96,3 +97,51 @@ def test_too_many_nan_steps_in_a_row_stop_the_run_and_keep_the_checkpoints(tiny_
         _train(cfg, iterations=2)
     assert (tmp_path / "last_checkpoint").read_text() == "model_0000.pth"
     assert (tmp_path / "model_0000.pth").stat().st_size > 0
+
+
+class _PoisonAfterStep(HookBase):
+    """Turns one weight NaN after ``iteration``, as a far too high learning rate would."""
+
+    def __init__(self, iteration):
+        self.iteration = iteration
+
+    def after_step(self):
+        if self.trainer.iter == self.iteration:
+            with torch.no_grad():
+                next(self.trainer.model.backbone.parameters()).fill_(float("nan"))
+
+
+def test_a_diverged_run_stops_at_its_step_and_writes_no_results(tiny_world, tmp_path):
+    # one epoch: fastreid's EvalHook evaluates in after_train even after a failure
+    cfg = _cfg(tiny_world, tmp_path, "SOLVER.MAX_EPOCH", 1, "RAE.CHECKPOINT.ITER_PERIOD", 1,
+               *RAE_OFF)
+    trainer = UDATrainer(cfg)
+    trainer.iters_per_epoch = trainer.max_iter = 4
+    trainer.register_hooks([_PoisonAfterStep(1)])  # after the checkpoint of iteration 1
+    trainer.resume_or_load(resume=False)
+    with pytest.raises(DivergedError) as error:
+        trainer.train()
+    message = str(error.value)
+    assert message.startswith("training diverged: the model's backbone.conv1.weight is not finite "
+                              "at iteration 2 (loss ['loss_cls_source'")
+    assert f"the last good checkpoint is '{tmp_path / 'model_resume.pth'}'" in message
+    assert "the last finite total loss was " in message
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_a_non_finite_model_is_neither_saved_nor_evaluated(tiny_world, tmp_path):
+    from fastreid.utils.checkpoint import Checkpointer
+
+    model = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        model.bias.fill_(float("inf"))
+    checkpointer = Checkpointer(model, str(tmp_path))
+    saving_finite_models_only(checkpointer, model)
+    with pytest.raises(DivergedError, match="the model's bias is not finite when checkpoint "
+                                            "'model_0003' was to be saved"):
+        checkpointer.save("model_0003")
+    assert list(tmp_path.iterdir()) == []
+    cfg = _cfg(tiny_world, tmp_path)
+    with pytest.raises(DivergedError, match=r"before the evaluation \(no results.json is written\)"):
+        UDATrainer.test(cfg, model)
+    assert not (tmp_path / "results.json").exists()

@@ -10,6 +10,7 @@ import pytest
 from fastreid.utils.checkpoint import Checkpointer
 
 from fastreid_rae.engine import UDATrainer
+from fastreid_rae.engine.checkpoint import sized_to_checkpoint
 from fastreid_rae.evaluation import read_final_metrics
 
 from .conftest import REPO_ROOT
@@ -93,9 +94,10 @@ def test_two_process_evaluation_equals_one_process_evaluation_of_its_checkpoint(
     # of 37 test images differ in the last bits from those of one batch of 74, which can
     # swap a near-tie in a ranking (seen: 0.005 mAP). A wrong gather (order, query / gallery split, one rank's
     # share only) moves the metrics by tens of points or fails.
-    cfg = _cfg(tiny_world, "", *OVERRIDES)
+    weights = str(runs[2] / "model_final.pth")
+    cfg = sized_to_checkpoint(_cfg(tiny_world, "", *OVERRIDES), weights)  # as --eval-only does
     model = UDATrainer.build_model(cfg)
-    Checkpointer(model).load(str(runs[2] / "model_final.pth"))
+    Checkpointer(model).load(weights)
     results = UDATrainer.test(cfg, model)
     expected = read_final_metrics(runs[2])["Market1501"]
     for key in ("mAP", "mINP"):

@@ -1,4 +1,6 @@
 """The UDA trainer on the tiny world: checked data building, results kept beside the run."""
+import re
+
 import pytest
 import torch
 
@@ -64,28 +66,45 @@ def test_read_final_metrics_names_the_missing_file(tmp_path):
         read_final_metrics(tmp_path)
 
 
-def test_eval_only_reproduces_the_metrics_of_training(tiny_world, tmp_path):
+def test_eval_only_reproduces_the_metrics_of_training_beside_the_run(tiny_world, tmp_path):
     import importlib.util
 
-    cfg = _direct_transfer_cfg(tiny_world, tmp_path / "train")
+    from fastreid_rae.compat import CheckpointLoadError
+
+    run = tmp_path / "train"
+    cfg = _direct_transfer_cfg(tiny_world, run)
     cfg.freeze()
     trainer = UDATrainer(cfg)
     trainer.resume_or_load(resume=False)
     trainer.train()
-    trained = read_final_metrics(tmp_path / "train")["Market1501"]
+    trained = read_final_metrics(run)["Market1501"]
+    run_files = {path.name: path.read_bytes() for path in run.iterdir() if path.name != "log.txt"}
 
     spec = importlib.util.spec_from_file_location("train_net", REPO_ROOT / "tools/train_net.py")
     train_net = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(train_net)
-    args = train_net.default_argument_parser().parse_args([
-        "--config-file", str(REPO_ROOT / "configs/Supervised/synthetic_duke2market_direct.yml"),
-        "--eval-only", "DATASETS.ROOT", str(tiny_world), "OUTPUT_DIR", str(tmp_path / "eval"),
-        "DATALOADER.NUM_WORKERS", "0",
-        "MODEL.WEIGHTS", str(tmp_path / "train" / "model_final.pth")])
-    train_net.main(args)
-    evaluated = read_final_metrics(tmp_path / "eval")["Market1501"]
+
+    def evaluate(*overrides):
+        args = train_net.argument_parser().parse_args([
+            "--config-file", str(REPO_ROOT / "configs/Supervised/synthetic_duke2market_direct.yml"),
+            "--eval-only", "DATASETS.ROOT", str(tiny_world), "OUTPUT_DIR", str(run),
+            "DATALOADER.NUM_WORKERS", "0", "MODEL.WEIGHTS", str(run / "model_final.pth"), *overrides])
+        return train_net.main(args)
+
+    # another architecture than the weights': refused by name, nothing written (issue 29)
+    with pytest.raises(CheckpointLoadError, match=re.escape(
+            f"checkpoint '{run / 'model_final.pth'}' does not fit the model built from the "
+            f"config: missing: backbone.layer1.2.")):
+        evaluate("MODEL.BACKBONE.DEPTH", "34x")
+    assert not (run / "eval_model_final" / "config.yaml").exists()
+
+    evaluate()
+    evaluated = read_final_metrics(run / "eval_model_final")["Market1501"]
     for key in ("Rank-1", "Rank-5", "mAP", "mINP"):
         assert evaluated[key] == pytest.approx(trained[key], abs=1e-6), key
+    # the training run's own results.json and config.yaml are never replaced
+    assert {path.name: path.read_bytes() for path in run.iterdir()
+            if path.is_file() and path.name != "log.txt"} == run_files
 
 
 @pytest.mark.parametrize("weights, expected", [

@@ -12,16 +12,19 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
 import fastreid_rae  # noqa: F401  (compat shims and registrations, before fastreid)
 from fastreid.config import get_cfg
 
-from fastreid_rae.config import add_rae_config
+from fastreid_rae.config import add_rae_config, config_value
+from fastreid_rae.config_constraints import CONSTRAINTS, ORDERED_PAIRS
 from fastreid_rae.data.datasets import DatasetLayoutError
 from fastreid_rae.engine.config_loading import ConfigError, merge_config
 from fastreid_rae.engine.preflight import preflight
+from fastreid_rae.engine.run_folder import undone_if_the_start_fails
 
 from .conftest import REPO_ROOT
 
@@ -31,7 +34,8 @@ SUPERVISED_CONFIG = REPO_ROOT / "configs/Supervised/synthetic_duke2market_direct
 
 def flags(**given):
     """The attributes of fastreid's parsed command line that preflight reads."""
-    values = dict(resume=False, overwrite=False, eval_only=False, num_gpus=1, num_machines=1)
+    values = dict(resume=False, overwrite=False, eval_only=False, num_gpus=1, num_machines=1,
+                  machine_rank=0)
     return argparse.Namespace(**{**values, **given})
 
 
@@ -391,14 +395,193 @@ def test_output_dir_that_is_a_file_is_refused(tmp_path):
         preflight(cfg, flags())
 
 
-def test_command_line_prints_one_error_line_without_traceback(tmp_path):
+@pytest.mark.parametrize("arguments, expected", [
+    (["SOLVER.BASE_LRR", "0.1"],
+     "error: command line: unknown config key 'SOLVER.BASE_LRR' (did you mean "
+     "'SOLVER.BASE_LR'?); the keys are fastreid's (fastreid/config/defaults.py) and RAE's "
+     "(fastreid_rae/config.py)"),
+    # fastreid's launcher started no process for it and exited 0
+    (["--num-gpus", "0"], "error: --num-gpus 0; expected at least 1")], ids=["key", "num-gpus"])
+def test_command_line_prints_one_error_line_without_traceback(tmp_path, arguments, expected):
     completed = subprocess.run(
         [sys.executable, str(REPO_ROOT / "tools/train_net.py"), "--config-file",
-         str(RAE_CONFIG), "SOLVER.BASE_LRR", "0.1"],
+         str(RAE_CONFIG), *arguments],
         capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert completed.returncode == 1
     assert "Traceback" not in completed.stderr
-    assert completed.stderr.strip().splitlines()[-1] == (
-        "error: command line: unknown config key 'SOLVER.BASE_LRR' (did you mean "
-        "'SOLVER.BASE_LR'?); the keys are fastreid's (fastreid/config/defaults.py) and RAE's "
-        "(fastreid_rae/config.py)")
+    assert completed.stderr.strip().splitlines()[-1] == expected
+
+
+# ---- every constrained value (fastreid_rae/config_constraints.py) -------------------------
+
+@pytest.fixture(scope="module")
+def checked_config(tmp_path_factory):
+    return merged(RAE_CONFIG, "DATASETS.ROOT", tmp_path_factory.mktemp("no_data") / "absent")
+
+
+def with_value(cfg, key, value):
+    cfg = cfg.clone()
+    *sections, leaf = key.split(".")
+    node = config_value(cfg, ".".join(sections)) if sections else cfg
+    node[leaf] = value
+    return cfg
+
+
+@pytest.mark.parametrize("key", sorted(CONSTRAINTS))
+def test_each_constrained_key_refuses_a_bad_value_and_leaves_the_run_alone(
+        checked_config, previous_run, key):
+    # --overwrite: a value caught only after the deletion would cost the previous run
+    before = snapshot(previous_run)
+    cfg = with_value(checked_config, "OUTPUT_DIR", str(previous_run))
+    cfg = with_value(cfg, key, CONSTRAINTS[key].bad)
+    with pytest.raises(ConfigError) as error:
+        preflight(cfg, flags(overwrite=True))
+    message = str(error.value)
+    assert message.startswith(f"{key} = {CONSTRAINTS[key].bad!r}; expected ")
+    assert "\n" not in message
+    assert snapshot(previous_run) == before
+
+
+def test_the_shipped_defaults_obey_every_constraint(checked_config):
+    for key, rule in CONSTRAINTS.items():
+        assert rule.holds(config_value(checked_config, key)), key
+
+
+@pytest.mark.parametrize("low, high", ORDERED_PAIRS)
+def test_ordered_keys_are_refused_out_of_order(checked_config, low, high):
+    cfg = with_value(checked_config, low, config_value(checked_config, high) + 1)
+    with pytest.raises(ConfigError, match=re.escape(f"{low} = ") + ".*" + re.escape(f"is above {high}")):
+        preflight(cfg, flags())
+
+
+def test_fastreid_key_that_would_promise_too_much_is_refused(checked_config):
+    with pytest.raises(ConfigError, match=re.escape("SOLVER.AMP.ENABLED = True is not used: ")):
+        preflight(with_value(checked_config, "SOLVER.AMP.ENABLED", True), flags())
+
+
+def test_fastreid_key_that_is_only_ignored_is_named_in_a_warning(checked_config, caplog):
+    with pytest.raises(DatasetLayoutError):  # the config is fine; the dataset root is absent
+        preflight(with_value(checked_config, "MODEL.QUEUE_SIZE", 7), flags())
+    assert "MODEL.QUEUE_SIZE = 7 is not used: only fastreid's MoCo" in caplog.text
+
+
+def test_a_section_written_twice_in_a_file_is_refused(tmp_path):
+    path = write(tmp_path / "twice.yml", "SOLVER:\n  BASE_LR: 0.1\nSOLVER:\n  MAX_EPOCH: 3\n")
+    with pytest.raises(ConfigError, match=re.escape(
+            f"config file '{path}': key 'SOLVER' is given twice (lines 1 and 3)")):
+        merged(path)
+
+
+@pytest.mark.parametrize("given, expected", [
+    (dict(num_gpus=0), "--num-gpus 0; expected at least 1"),
+    (dict(num_gpus=-1), "--num-gpus -1; expected at least 1"),
+    (dict(num_machines=0), "--num-machines 0; expected at least 1"),
+    (dict(machine_rank=1), "--machine-rank 1; expected below --num-machines 1")])
+def test_bad_command_line_numbers_are_refused(checked_config, given, expected):
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        preflight(checked_config, flags(**given))
+
+
+@pytest.mark.parametrize("output_dir, expected", [
+    ("", "OUTPUT_DIR is empty; expected the folder the run writes to"),
+    ("notes.txt/run", "cannot be created: ")])
+def test_output_dir_that_cannot_hold_a_run_is_refused(checked_config, tmp_path, output_dir, expected):
+    write(tmp_path / "notes.txt", "notes\n")
+    path = str(tmp_path / output_dir) if output_dir else ""
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        preflight(with_value(checked_config, "OUTPUT_DIR", path), flags())
+
+
+# ---- a start that fails leaves OUTPUT_DIR as it found it (fastreid_rae/engine/run_folder.py) --
+
+@pytest.mark.parametrize("had_config", [True, False], ids=["resumed-run", "fresh-folder"])
+def test_a_failed_start_puts_config_yaml_back(tmp_path, had_config):
+    run = tmp_path / "run"
+    run.mkdir()
+    if had_config:
+        write(run / "config.yaml", "the run's own config\n")
+        write(run / "model_final.pth", "weights\n")
+    before = snapshot(run)
+    with pytest.raises(ConfigError):
+        with undone_if_the_start_fails(str(run)):
+            write(run / "config.yaml", "a changed config\n")  # fastreid's default_setup
+            write(run / "metrics.json", "{}\n")
+            raise ConfigError("the checkpoint does not fit")
+    assert snapshot(run) == before
+
+
+def test_a_failure_after_a_checkpoint_keeps_the_config_it_was_trained_with(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(RuntimeError):
+        with undone_if_the_start_fails(str(run)):
+            write(run / "config.yaml", "this run's config\n")
+            write(run / "last_checkpoint", "model_0000.pth")
+            raise RuntimeError("diverged")
+    assert (run / "config.yaml").read_text() == "this run's config\n"
+
+
+# ---- images in other modes than 8-bit RGB ------------------------------------------------
+
+def _recoded(image_path, mode):
+    """The picture at ``image_path`` re-encoded in ``mode``: a valid file of another kind."""
+    from PIL import Image
+
+    with Image.open(image_path) as image:
+        rgb = image.convert("RGB")
+    if mode == "I;16":  # 16-bit greyscale PNG
+        Image.fromarray((np.asarray(rgb.convert("L")).astype(np.uint16) * 257)).save(
+            image_path, format="PNG")
+        return
+    fmt = "JPEG" if mode == "CMYK" else "PNG"
+    rgb.convert(mode).save(image_path, format=fmt)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "CMYK", "P", "L"])
+def test_valid_image_in_another_mode_passes_and_loads_as_rgb(tiny_world, tmp_path, mode):
+    from fastreid.data.common import CommDataset
+
+    root = world_copy(tiny_world, tmp_path, "DukeMTMC-reID", "Market-1501-v15.09.15")
+    image = sorted((root / "Market-1501-v15.09.15" / "query").iterdir())[3]
+    _recoded(image, mode)
+    preflight_on(root, tmp_path)  # no error
+    item = CommDataset([(str(image), 0, 0)], transform=None, relabel=False)[0]
+    assert item["images"].mode == "RGB"
+
+
+@pytest.mark.parametrize("damage, reason", [
+    ("16-bit", "mode I;16: not 8-bit samples"), ("bomb", "decompression bomb")])
+def test_image_training_cannot_use_is_named_up_front(tiny_world, tmp_path, monkeypatch, damage, reason):
+    from PIL import Image
+
+    root = world_copy(tiny_world, tmp_path, "DukeMTMC-reID", "Market-1501-v15.09.15")
+    image = sorted((root / "Market-1501-v15.09.15" / "query").iterdir())[3]
+    if damage == "16-bit":
+        _recoded(image, "I;16")
+    else:  # one picture far above PIL's pixel limit, cheaply: a lower limit, a larger picture
+        with Image.open(image) as small:
+            small.convert("RGB").resize((640, 1280)).save(image, format="PNG")
+        monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100_000)
+    with pytest.raises(DatasetLayoutError) as error:
+        preflight_on(root, tmp_path)
+    assert f"  - {image} (" in str(error.value)
+    assert reason in str(error.value)
+
+
+# ---- the other tools' command lines (fastreid_rae/cli.py) ----------------------------------
+
+@pytest.mark.parametrize("tool, arguments, expected", [
+    ("make_synthetic.py", ["--root", "{tmp}/world", "--preview-dir", "{tmp}/notes.txt"],
+     "argument --preview-dir: '{tmp}/notes.txt' is a file; expected a folder"),
+    ("demo.py", ["--output", "{tmp}/notes.txt/demo"],
+     "argument --output: '{tmp}/notes.txt/demo' cannot be created: '{tmp}/notes.txt' is a file"),
+    ("demo.py", ["--preset", "huge"], "argument --preset: invalid choice: 'huge'")])
+def test_tool_arguments_are_refused_while_parsing(tmp_path, capsys, tool, arguments, expected):
+    write(tmp_path / "notes.txt", "notes\n")
+    spec = importlib.util.spec_from_file_location(tool[:-3], REPO_ROOT / "tools" / tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with pytest.raises(SystemExit) as exit_:
+        module.parse_args([argument.format(tmp=tmp_path) for argument in arguments])
+    assert exit_.value.code == 2
+    assert expected.format(tmp=tmp_path) in capsys.readouterr().err.strip().splitlines()[-1]

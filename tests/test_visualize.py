@@ -3,6 +3,7 @@ pixel size follows its layout, rank-list borders tell true matches, and reconstr
 refuses a model without a decoder."""
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from fastreid.modeling import build_model
 from fastreid_rae.visualization import (
     ModelSource, VisualizationError, draw_tsne, load_config, rank_models, read_metrics, render_ranklist,
 )
+from fastreid_rae.compat import CheckpointLoadError
 from fastreid_rae.visualization import gradients
 from fastreid_rae.visualization.canvas import GridLayout
 from fastreid_rae.visualization.curves import curves_size, pseudo_label_epochs
@@ -249,3 +251,30 @@ def test_gradients_of_every_term_on_the_same_batches_for_each_checkpoint(run, vi
 def test_gradients_need_a_checkpoint_with_pseudo_labels(run, visualize, tmp_path):
     with pytest.raises(VisualizationError, match="model_untrained.pth holds no pseudo-labels"):
         visualize(["gradients", *_untrained(run), "--output", str(tmp_path / "g.png")])
+
+
+def test_a_run_folder_whose_config_and_weights_disagree_is_refused(run, visualize, tmp_path):
+    # the run's weights beside a config of another depth: once drawn as a half-random model
+    disagreeing = tmp_path / "disagreeing_run"
+    disagreeing.mkdir()
+    config = (run / "config.yaml").read_text()
+    assert "DEPTH: 18x" in config
+    (disagreeing / "config.yaml").write_text(config.replace("DEPTH: 18x", "DEPTH: 34x"))
+    (disagreeing / "model_final.pth").symlink_to(run / "model_final.pth")
+    with pytest.raises(CheckpointLoadError, match=re.escape(
+            f"checkpoint '{disagreeing / 'model_final.pth'}' does not fit the model built from "
+            f"the config: missing: backbone.layer1.2.")):
+        visualize(["ranklist", "--run-dir", str(disagreeing), "--output", str(tmp_path / "x.png"),
+                   "MODEL.DEVICE", "cpu"])
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("flag, value", [("--num-queries", "0"), ("--top-k", "-1"),
+                                         ("--output", "notes.txt/x.png")])
+def test_cli_refuses_counts_below_one_and_outputs_it_cannot_write(visualize, tmp_path, capsys, flag, value):
+    (tmp_path / "notes.txt").write_text("notes\n")
+    arguments = {"--output": str(tmp_path / "x.png"), flag: str(tmp_path / value) if flag == "--output" else value}
+    with pytest.raises(SystemExit) as exit_:
+        visualize(["ranklist", "--run-dir", str(tmp_path), *[item for pair in arguments.items() for item in pair]])
+    assert exit_.value.code == 2
+    assert f"argument {flag}: " in capsys.readouterr().err.strip().splitlines()[-1]

@@ -23,7 +23,8 @@ sys.path.insert(0, str(REPO))
 import fastreid_rae  # noqa: E402,F401
 from fastreid_rae.ablation.runs import execute, plan_runs  # noqa: E402
 from fastreid_rae.ablation.variants import Variant, adapts_source_model  # noqa: E402
-from fastreid_rae.data.synthetic import generate_world  # noqa: E402
+from fastreid_rae.cli import output_folder  # noqa: E402
+from fastreid_rae.data.synthetic import PRESETS, generate_world  # noqa: E402
 from fastreid_rae.data.synthetic.world import load_world_card  # noqa: E402
 from fastreid_rae.evaluation import read_final_metrics  # noqa: E402
 
@@ -44,8 +45,8 @@ SOURCE_MODEL_RUN = "direct_transfer"  # its model_final.pth: MODEL.WEIGHTS of th
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output", type=Path, default=REPO / "demo_output")
-    parser.add_argument("--preset", default="small")
+    parser.add_argument("--output", type=output_folder, default=REPO / "demo_output")
+    parser.add_argument("--preset", default="small", choices=sorted(PRESETS))
     parser.add_argument("--seed", type=int, default=0, help="world and training seed")
     parser.add_argument("--runs", default=",".join(DEFAULT_RUNS),
                         help=f"comma-separated subset of {', '.join(RUNS)} (default: %(default)s)")

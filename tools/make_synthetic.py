@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a chec
 import fastreid_rae  # noqa: E402,F401  (first, as everywhere in this project)
 from fastreid_rae.data.synthetic import (DEFAULT_DOMAINS, PRESETS, generate_world,  # noqa: E402
                                          parse_domains)
+from fastreid_rae.cli import output_folder  # noqa: E402
 from fastreid_rae.data.synthetic.preview import save_previews  # noqa: E402
 
 
@@ -38,7 +39,7 @@ def parse_args(argv=None):
     parser.add_argument("--overwrite", action="store_true",
                         help="write into a non-empty folder that is not a world (only the "
                              "world's own entries are replaced)")
-    parser.add_argument("--preview-dir", type=Path, default=None,
+    parser.add_argument("--preview-dir", type=output_folder, default=None,
                         help="also write picture sheets synthetic_<domain>.png and "
                              "synthetic_viewpoints.png into this folder")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

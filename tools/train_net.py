@@ -10,6 +10,7 @@ one error naming the file or key (docs/errors.md).
 """
 import os
 import sys
+from contextlib import nullcontext
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -22,9 +23,13 @@ from fastreid.utils.logger import setup_logger  # noqa: E402
 
 from fastreid_rae.config import add_rae_config  # noqa: E402
 from fastreid_rae.engine import UDATrainer  # noqa: E402
+from fastreid_rae.engine.checkpoint import sized_to_checkpoint  # noqa: E402
 from fastreid_rae.engine.config_loading import merge_config  # noqa: E402
+from fastreid_rae.engine.divergence import DivergedError  # noqa: E402
 from fastreid_rae.engine.launch import launch  # noqa: E402
-from fastreid_rae.engine.preflight import INPUT_ERRORS, preflight  # noqa: E402
+from fastreid_rae.engine.rae_step import NonFiniteLossError  # noqa: E402
+from fastreid_rae.engine.run_folder import eval_output_dir, undone_if_the_start_fails  # noqa: E402
+from fastreid_rae.engine.preflight import INPUT_ERRORS, check_command_line, preflight  # noqa: E402
 
 
 def argument_parser():
@@ -44,18 +49,28 @@ def load_config(args):
 
 def setup(args):
     cfg = load_config(args)
+    if args.eval_only and cfg.OUTPUT_DIR:
+        cfg.defrost()
+        cfg.OUTPUT_DIR = eval_output_dir(cfg.OUTPUT_DIR, cfg.MODEL.WEIGHTS)
+        cfg.freeze()
     if comm.is_main_process():  # once, before default_setup writes config.yaml
         preflight(cfg, args)
-    default_setup(cfg, args)
-    # default_setup gives only fastreid's own loggers a handler; ours log to the same files
-    setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="fastreid_rae")
     return cfg
 
 
 def main(args):
     cfg = setup(args)
+    guard = undone_if_the_start_fails(cfg.OUTPUT_DIR) if comm.is_main_process() else nullcontext()
+    with guard:
+        default_setup(cfg, args)
+        # default_setup gives only fastreid's own loggers a handler; ours log to the same files
+        setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="fastreid_rae")
+        return evaluate_or_train(cfg, args)
 
+
+def evaluate_or_train(cfg, args):
     if args.eval_only:
+        cfg = sized_to_checkpoint(cfg, cfg.MODEL.WEIGHTS)
         cfg.defrost()
         cfg.MODEL.BACKBONE.PRETRAIN = False
         model = UDATrainer.build_model(cfg)
@@ -71,8 +86,11 @@ if __name__ == "__main__":
     args = argument_parser().parse_args()
     print("Command Line Args:", args)
     try:
+        check_command_line(args)  # before launch: --num-gpus 0 would start no process at all
         # MODEL.DEVICE cpu: --num-gpus N runs N gloo CPU processes
         launch(main, args.num_gpus, num_machines=args.num_machines, machine_rank=args.machine_rank,
                dist_url=args.dist_url, args=(args,), device=load_config(args).MODEL.DEVICE)
-    except INPUT_ERRORS as error:  # the user's to fix: the message, not a traceback
+    # the user's to fix (the input, or the learning rates of a diverged run): the message
+    # names what and where; a traceback would only bury it
+    except INPUT_ERRORS + (DivergedError, NonFiniteLossError) as error:
         sys.exit(f"error: {error}")

@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import fastreid_rae  # noqa: E402,F401  (fastreid compat shims + registrations, before fastreid)
 from fastreid_rae import visualization  # noqa: E402
+from fastreid_rae.cli import output_file, positive_int  # noqa: E402
 from fastreid_rae.engine.preflight import INPUT_ERRORS  # noqa: E402
 from fastreid_rae.visualization.tsne import COLOR_BY  # noqa: E402
 
@@ -53,7 +54,7 @@ def _model_options(parser, max_models):
 
 
 def _sampling_options(parser, count_flag, count, what):
-    parser.add_argument(count_flag, type=int, default=count, help=f"{what} (default {count})")
+    parser.add_argument(count_flag, type=positive_int, default=count, help=f"{what} (default {count})")
     parser.add_argument("--seed", type=int, default=0, help="picks the images (default 0)")
 
 
@@ -69,7 +70,7 @@ def build_parser():
     ranklist = commands.add_parser("ranklist", help="top-k gallery of target queries, models side by side")
     _model_options(ranklist, max_models=2)
     _sampling_options(ranklist, "--num-queries", 6, "queries, one row each")
-    ranklist.add_argument("--top-k", type=int, default=5, help="gallery images per query and model (default 5)")
+    ranklist.add_argument("--top-k", type=positive_int, default=5, help="gallery images per query and model (default 5)")
     ranklist.add_argument("--dataset", help="test set (default: the first model's DATASETS.TESTS[0])")
     _feature_option(ranklist)
 
@@ -91,7 +92,7 @@ def build_parser():
     curves.add_argument("--run-dir", required=True, help="a run directory with metrics.json")
 
     for command in (ranklist, reconstruct, tsne, gradients, curves):
-        command.add_argument("--output", required=True, help="PNG file to write")
+        command.add_argument("--output", required=True, type=output_file, help="PNG file to write")
         if command is not curves:
             command.add_argument("opts", nargs=argparse.REMAINDER, metavar="KEY VALUE",
                                  help="config overrides for every model")

@@ -70,3 +70,28 @@ class IterationCheckpointer(HookBase):
         next_iter = self.trainer.iter + 1
         if self.period > 0 and next_iter % self.period == 0 and next_iter < self.trainer.max_iter:
             self.checkpointer.save(RESUME_CHECKPOINT, next_iter=next_iter)
+
+
+# fastreid's EmbeddingHead (and RAE's): one row per source identity
+SOURCE_CLASSIFIER_KEY = "heads.weight"
+
+
+def sized_to_checkpoint(cfg, weights: str):
+    """``cfg`` with MODEL.HEADS.NUM_CLASSES read from ``weights`` when the config leaves it 0.
+
+    The trainer sizes the source classifier from the training set (fastreid's
+    ``auto_scale_hyperparams``); evaluating a checkpoint reads no training set, so the
+    classifier would not fit the weights that every key of the checkpoint must now fit."""
+    if cfg.MODEL.HEADS.NUM_CLASSES:
+        return cfg
+    from ..compat import load_checkpoint_file
+
+    state = load_checkpoint_file(weights)
+    classifier = state.get("model", {}).get(SOURCE_CLASSIFIER_KEY) if isinstance(state, dict) else None
+    if classifier is None or classifier.dim() != 2:
+        return cfg
+    cfg = cfg.clone()
+    cfg.defrost()
+    cfg.MODEL.HEADS.NUM_CLASSES = int(classifier.shape[0])
+    cfg.freeze()
+    return cfg

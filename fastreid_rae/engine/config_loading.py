@@ -50,12 +50,34 @@ def _full_keys(node: CfgNode, prefix: str = "") -> List[str]:
 
 # ---- reading the files of a _BASE_ chain ---------------------------------------------------
 
+class _DuplicateKey(Exception):
+    pass
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping: PyYAML (and so yacs)
+    keeps the last one silently, e.g. a second SOLVER section replacing the first."""
+
+    def construct_mapping(self, node, deep=False):
+        first_line = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                raise _DuplicateKey(f"key '{key}' is given twice (lines {first_line[key]} and "
+                                    f"{line}); expected each key once per section")
+            first_line[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
 def _read_yaml(path: str, where: str) -> Dict[str, Any]:
     if not os.path.isfile(path):
         raise ConfigError(f"config file '{path}'{where} not found")
     try:
         with open(path) as stream:
-            content = yaml.safe_load(stream)
+            content = yaml.load(stream, Loader=_UniqueKeyLoader)
+    except _DuplicateKey as error:
+        raise ConfigError(f"config file '{path}'{where}: {error}") from None
     except yaml.YAMLError as error:  # includes the unsafe tags fastreid refuses by default
         raise ConfigError(f"config file '{path}'{where} is not valid YAML: {error}") from None
     except UnicodeDecodeError as error:

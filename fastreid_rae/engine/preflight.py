@@ -20,7 +20,10 @@ from fastreid.modeling.heads import REID_HEADS_REGISTRY
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
 from PIL import Image
 
+from ..cli import folder_problem
+from ..compat import CheckpointLoadError
 from ..config import config_value
+from ..config_constraints import check_config_values
 from ..data.datasets import DatasetLayoutError, build_dataset
 from ..data.datasets.naming import NAME_PATTERNS
 from ..data.streams import STREAMS, identity_stream
@@ -39,7 +42,7 @@ logger = logging.getLogger(__name__)
 
 # The errors a user fixes by editing the command, the config or the data (the tool prints
 # them without a traceback).
-INPUT_ERRORS = (ConfigError, DatasetLayoutError)
+INPUT_ERRORS = (ConfigError, DatasetLayoutError, CheckpointLoadError)
 
 # The trainer's source and target streams (data/streams.py), by DATALOADER.SAMPLER_TRAIN
 IDENTITY_SAMPLERS = tuple(name for name, stream in STREAMS.items() if stream is identity_stream)
@@ -187,8 +190,6 @@ def check_batch(cfg, world_size: int) -> None:
 
 def check_schedule(cfg) -> None:
     epochs, source_only = cfg.SOLVER.MAX_EPOCH, cfg.RAE.SOURCE_PRETRAIN.EPOCHS
-    if epochs < 1:
-        raise ConfigError(f"SOLVER.MAX_EPOCH = {epochs}; expected at least 1")
     # the pseudo-label hook trains on the source alone for the first SOURCE_PRETRAIN epochs
     if cfg.DATASETS.TARGET and source_only >= epochs:
         raise ConfigError(
@@ -216,6 +217,17 @@ def check_source_model(cfg, eval_only: bool) -> None:
             "model, but MODEL.WEIGHTS is empty; give one (e.g. MODEL.WEIGHTS "
             "<direct-transfer run>/model_final.pth; tools/ablation.py run --init-from "
             "direct_transfer does this per seed)")
+
+
+def check_command_line(args) -> None:
+    """fastreid's launcher takes any integer: --num-gpus 0 started no process and exited 0."""
+    for flag, value, low in (("--num-gpus", args.num_gpus, 1), ("--num-machines", args.num_machines, 1),
+                             ("--machine-rank", args.machine_rank, 0)):
+        if value < low:
+            raise ConfigError(f"{flag} {value}; expected at least {low}")
+    if args.machine_rank >= args.num_machines:
+        raise ConfigError(f"--machine-rank {args.machine_rank}; expected below --num-machines "
+                          f"{args.num_machines}")
 
 
 def check_device(cfg, num_gpus: int) -> None:
@@ -259,24 +271,20 @@ def previous_run_files(output_dir: str) -> List[str]:
                           for path in glob.glob(os.path.join(output_dir, CHECKPOINT_GLOB)))
 
 
-def _nearest_existing(path: str) -> str:
-    path = os.path.abspath(path)
-    while not os.path.exists(path):
-        path = os.path.dirname(path)
-    return path
+def check_output_path(output_dir: str) -> None:
+    """A folder that exists or can be created, and written to."""
+    if not output_dir:  # fastreid would then keep no checkpoint: hours of training lost
+        raise ConfigError("OUTPUT_DIR is empty; expected the folder the run writes to")
+    problem = folder_problem(output_dir)
+    if problem:
+        raise ConfigError(f"OUTPUT_DIR '{output_dir}' {problem}")
 
 
 def check_output_dir(output_dir: str, resume: bool, overwrite: bool) -> None:
     if resume and overwrite:
         raise ConfigError("--resume continues the run in OUTPUT_DIR and --overwrite replaces it; "
                           "pass one of them")
-    if not output_dir:
-        return  # fastreid then writes nothing
-    if os.path.exists(output_dir) and not os.path.isdir(output_dir):
-        raise ConfigError(f"OUTPUT_DIR '{output_dir}' is a file; expected a folder")
-    existing = _nearest_existing(output_dir)
-    if not os.access(existing, os.W_OK):
-        raise ConfigError(f"OUTPUT_DIR '{output_dir}': '{existing}' is not writable")
+    check_output_path(output_dir)
     found = previous_run_files(output_dir)
     if found and not (resume or overwrite):
         raise ConfigError(f"OUTPUT_DIR '{output_dir}' already holds a run "
@@ -335,14 +343,26 @@ def dataset_image_paths(dataset: ImageDataset) -> List[str]:
                    for item in split})
 
 
+# PIL modes that decode to 8-bit RGB faithfully; 16- and 32-bit ones ("I;16", "I", "F") are
+# clipped to white by the conversion, a picture the model would learn nothing from.
+EIGHT_BIT_MODES = frozenset(("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX",
+                             "CMYK", "YCbCr", "LAB", "HSV"))
+
+
 def _image_problem(path: str) -> Optional[str]:
+    """What training would fail on when it reads ``path`` as RGB (the loader forces RGB)."""
     try:
         with Image.open(path) as image:
+            if image.mode not in EIGHT_BIT_MODES:
+                return f"{path} (mode {image.mode}: not 8-bit samples; expected 8-bit RGB, " \
+                       f"greyscale or palette)"
             # A JPEG decoded at 1/8 scale: the whole stream is read, so a truncated file fails
             # here as it would in fastreid's read_image, at a fraction of a full decode's cost.
             image.draft("RGB", (1, 1))
-            image.load()
-    except (OSError, SyntaxError, ValueError) as error:  # PIL's errors for bad image data
+            image.convert("RGB").load()
+    # PIL's errors for bad image data; a decompression bomb (pixel count far above
+    # Image.MAX_IMAGE_PIXELS) is not an OSError
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
         return f"{path} ({error})"
     return None
 
@@ -353,7 +373,7 @@ def check_images_readable(name: str, paths: Iterable[str]) -> None:
         shown = "\n".join(f"  - {problem}" for problem in _first_few(problems))
         raise DatasetLayoutError(
             f"{name}: {len(problems)} image file(s) cannot be read as images:\n{shown}\n"
-            f"Expected every listed file to be a complete JPEG or PNG; replace or remove them")
+            f"Expected every listed file to be a complete 8-bit JPEG or PNG; replace or remove them")
 
 
 def check_source_fills_a_batch(cfg, sources: Sequence[ImageDataset]) -> None:
@@ -397,13 +417,14 @@ def preflight(cfg, args) -> None:
     """
     eval_only, resume, overwrite = (getattr(args, flag, False)
                                     for flag in ("eval_only", "resume", "overwrite"))
-    num_gpus = getattr(args, "num_gpus", 1)
-    world_size = num_gpus * getattr(args, "num_machines", 1)
+    check_command_line(args)
+    world_size = args.num_gpus * args.num_machines
+    check_config_values(cfg)
     check_named_choices(cfg)
     check_rae_switches(cfg)
     check_dataset_names(cfg)
     check_input_sizes(cfg)
-    check_device(cfg, num_gpus)
+    check_device(cfg, args.num_gpus)
     check_weights(cfg, eval_only)
     check_pretrained_weights(cfg, eval_only)
     check_source_model(cfg, eval_only)
@@ -411,6 +432,8 @@ def preflight(cfg, args) -> None:
         check_batch(cfg, world_size)
         check_schedule(cfg)
         check_output_dir(cfg.OUTPUT_DIR, resume, overwrite)
+    else:  # tools/train_net.py evaluates into a folder of its own (engine/run_folder.py)
+        check_output_path(cfg.OUTPUT_DIR)
     check_datasets_on_disk(cfg, eval_only)
     if overwrite and not eval_only:
         clear_previous_run(cfg.OUTPUT_DIR)

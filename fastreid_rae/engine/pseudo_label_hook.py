@@ -19,6 +19,7 @@ from ..data.streams import derived_seed
 from ..data.target import build_pseudo_labelled_loader, build_target_feature_loader
 from ..pseudo_labels import PseudoLabels, build_pseudo_labeler, cluster_centers, pseudo_label_quality
 from .distributed import average_buffers, unwrap
+from .divergence import check_model_finite
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,9 @@ class PseudoLabelHook(HookBase):
         return {kind: _gather_features(torch.cat(parts)).cpu().numpy() for kind, parts in features.items()}
 
     def _assign(self, epoch: int) -> None:
+        # NaN features would fail in the k-NN search, with an error blaming its settings
+        check_model_finite(self.trainer.model, f"before pseudo-labelling epoch {epoch}",
+                           self.trainer.checkpointer)
         features = self._extract_features(self.trainer.model)
         result = self._shared_assignment(features["encoder"])
         self.labels, self.labels_epoch = result.labels, epoch

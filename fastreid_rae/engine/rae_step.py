@@ -10,6 +10,7 @@ from fastreid.engine.train_loop import SimpleTrainer
 from fastreid.utils import comm
 from fastreid.utils.events import get_event_storage
 
+from .divergence import check_model_finite
 from .distributed import average_gradients, broadcast_parameters, parameters_outside_ddp, unwrap
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ class RAEStep(SimpleTrainer):
         self.discriminator_optimizer = discriminator_optimizer
         self.max_nonfinite_steps = max_nonfinite_steps
         self.nonfinite_steps = 0  # in a row
+        self.last_finite_loss = None
+        self.checkpointer = None  # named by a divergence error: the trainer sets it
         self.stage = "adapt"
         self._target_iter = None
         self._target_loss = None
@@ -100,9 +103,14 @@ class RAEStep(SimpleTrainer):
             dist.all_reduce(finite, op=dist.ReduceOp.MIN)
         if finite.item() == 1.0:
             self.nonfinite_steps = 0
+            self.last_finite_loss = total.item()
             return True
         self.nonfinite_steps += 1
         bad = sorted(name for name, value in losses.items() if not math.isfinite(value.item()))
+        # weights already NaN: no later step can recover, and skipping would only postpone
+        # the failure to the clustering or the evaluation
+        check_model_finite(self.model, f"at iteration {self.iter} (loss {bad} not finite; the "
+                           f"last finite total loss was {self.last_finite_loss})", self.checkpointer)
         logger.warning(f"iteration {self.iter}: non-finite loss in {bad}; step skipped "
                        f"({self.nonfinite_steps} in a row)")
         if self.nonfinite_steps >= self.max_nonfinite_steps:

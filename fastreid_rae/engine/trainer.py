@@ -17,6 +17,7 @@ from ..evaluation import write_results
 from ..evaluation.chunked import build_reid_evaluator
 from ..modeling.meta_arch.rae import RAE
 from .checkpoint import IterationCheckpointer, TrainingState, set_rng_states
+from .divergence import DivergedError, check_model_finite, saving_finite_models_only
 from .distributed import average_buffers, parameters_outside_ddp, unwrap
 from .pseudo_label_hook import PseudoLabelHook
 from .rae_step import RAEStep
@@ -57,6 +58,8 @@ class UDATrainer(DefaultTrainer):
         discriminator_optimizer = self.build_discriminator_optimizer(cfg, unwrap(model))
         self._trainer = RAEStep(model, self._trainer.data_loader, self._trainer.optimizer,
                                 discriminator_optimizer, cfg.RAE.SOLVER.MAX_NONFINITE_STEPS)
+        saving_finite_models_only(self.checkpointer, model)
+        self._trainer.checkpointer = self.checkpointer
         self.training_state = TrainingState(self._trainer.data_loader.batch_sampler.sampler.seed)
         checkpointables = self.checkpointer.checkpointables
         checkpointables["training_state"] = self.training_state
@@ -86,8 +89,11 @@ class UDATrainer(DefaultTrainer):
     def resume_or_load(self, resume=True):
         """fastreid's, plus: continue at the checkpoint's iteration (mid-epoch too), on the
         same streams, with the generators as they were."""
+        resuming = resume and self.checkpointer.has_checkpoint()
+        # a run's own checkpoint always fits it whole; MODEL.WEIGHTS may be partial on purpose
+        self.checkpointer.partial_load = self.cfg.RAE.CHECKPOINT.PARTIAL_LOAD and not resuming
         checkpoint = self.checkpointer.resume_or_load(self.cfg.MODEL.WEIGHTS, resume=resume)
-        if not (resume and self.checkpointer.has_checkpoint()):
+        if not resuming:
             return
         next_iter = checkpoint.get("next_iter", (checkpoint.get("epoch", -1) + 1) * self.iters_per_epoch)
         self.start_iter, self.start_epoch = next_iter, next_iter // self.iters_per_epoch
@@ -103,6 +109,7 @@ class UDATrainer(DefaultTrainer):
         """``DefaultTrainer.train``, able to start mid-epoch at ``self.start_iter``."""
         logger.info(f"Starting training from iteration {self.start_iter} (epoch {self.start_epoch})")
         self.iter = self.start_iter
+        failed = False
         with EventStorage(self.start_iter) as self.storage:
             try:
                 self.before_train()
@@ -115,10 +122,15 @@ class UDATrainer(DefaultTrainer):
                         self.iter += 1
                     self.after_epoch()
             except Exception:
+                failed = True
                 logger.exception("Exception during training:")
                 raise
             finally:
-                self.after_train()
+                try:
+                    self.after_train()  # fastreid's EvalHook evaluates here, even after a failure
+                except DivergedError:
+                    if not failed:  # else the error training stopped with is the one to report
+                        raise
         if comm.is_main_process():
             return getattr(self, "_last_eval_results", None)
 
@@ -168,6 +180,7 @@ class UDATrainer(DefaultTrainer):
     @classmethod
     def test(cls, cfg, model):
         average_buffers(model)  # each rank evaluates its share of the test set: one model
+        check_model_finite(model, "before the evaluation (no results.json is written)")
         results = super().test(cfg, model)
         # fastreid returns the inner dict when there is one test set
         per_dataset = results if len(cfg.DATASETS.TESTS) > 1 else {cfg.DATASETS.TESTS[0]: results}

@@ -9,6 +9,7 @@ from fastreid.modeling import build_model
 from fastreid.utils.checkpoint import Checkpointer
 
 from ..config import add_rae_config
+from ..engine.checkpoint import sized_to_checkpoint
 from ..engine.config_loading import merge_config
 from .errors import VisualizationError
 
@@ -72,7 +73,7 @@ def load_checkpoint(cfg, weights: str):
     """``(model, extras)``: the model of ``cfg`` with ``weights`` loaded, in eval mode on
     MODEL.DEVICE, and the checkpoint's other entries (pseudo-labels, optimizers, ...), from
     one read of the file."""
-    model = build_model(cfg)
+    model = build_model(sized_to_checkpoint(cfg, weights))
     extras = Checkpointer(model).load(weights)
     return model.eval(), extras
 
