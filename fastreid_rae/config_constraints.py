@@ -194,6 +194,7 @@ CONSTRAINTS: Dict[str, Rule] = {
                                      "'after' (the model does not expose 'before' yet)", "before"),
     "RAE.PSEUDO_LABEL.NEIGHBORS.NUM_LISTS": NON_NEGATIVE_INT,
     "RAE.PSEUDO_LABEL.NEIGHBORS.NPROBE": POSITIVE_INT,
+    "RAE.PSEUDO_LABEL.NEIGHBORS.MIN_RECALL": between(0.0, 1.0),
     "RAE.PSEUDO_LABEL.DBSCAN.EPS": Rule(lambda value: _is_number(value) and 0 < value <= 1,
                                         "a Jaccard distance in (0, 1]", 0.0),
     "RAE.PSEUDO_LABEL.DBSCAN.MIN_SAMPLES": POSITIVE_INT,
