@@ -117,13 +117,6 @@ def add_rae_config(cfg):
     # Dec to its own terms, Eq. (17), so the fusion cannot turn it from reconstructing into
     # a second feature extractor (docs/model.md, "Which gradients reach Dec").
     _C.RAE.FUSION.UPDATE_DECODER = True
-    # Whether the second Enc pass, on reconstructions Dec(F) (or PT-hat's translations),
-    # updates Enc's BN running statistics. Not in the paper. They are what Enc normalises
-    # real images with at test time and when the target is pseudo-labelled; updated by
-    # blurry reconstructions as often as by real images, they no longer describe real
-    # images (docs/model.md, "BN statistics of the re-encoding"). The pass itself still
-    # normalises with its own batch's statistics.
-    _C.RAE.FUSION.RE_ENCODING_UPDATES_BN_STATS = False
     # Normalisation of the fused feature z: "none" (Eq. (19)-(20) as printed), "l2", or
     # "power_l2" (signed sqrt + L2, as MFB does). Not in the paper: z scales with the square of
     # Enc's features; in CPU runs "none" diverged or stalled, "l2" trained (docs/model.md).

@@ -363,11 +363,13 @@ def test_fusion_update_decoder_false_leaves_dec_to_its_own_terms(pixel, fusion):
     assert counts == {1}
 
 
+def second_pass_statistics(model):
+    return [dict(layer.named_buffers()) for layer in model.second_pass_norm.layers]
+
+
 @pytest.mark.parametrize("fusion_updates_encoder", [True, False])
-@pytest.mark.parametrize("updates_stats", [False, True])
-def test_re_encoding_leaves_bn_running_statistics_to_the_real_images(fusion_updates_encoder, updates_stats):
-    model = rae_model("RAE.FUSION.UPDATE_ENCODER", fusion_updates_encoder,
-                      "RAE.FUSION.RE_ENCODING_UPDATES_BN_STATS", updates_stats)
+def test_second_pass_keeps_enc_statistics_for_real_images_and_its_own_for_reconstructions(fusion_updates_encoder):
+    model = rae_model("RAE.FUSION.UPDATE_ENCODER", fusion_updates_encoder)
     source, target = source_batch(), target_batch()
     images = torch.cat([source["images"], target["images"]])
     before = {name: b.clone() for name, b in model.backbone.named_buffers()}
@@ -375,12 +377,49 @@ def test_re_encoding_leaves_bn_running_statistics_to_the_real_images(fusion_upda
     # the fusion loss still trains Enc when told to
     assert ("backbone" in trained_modules(model, losses["loss_fusion_cls_target"])) == fusion_updates_encoder
     after = {name: b.clone() for name, b in model.backbone.named_buffers()}
-    # the statistics one pass over the real batch gives, from the same start
+    # Enc's statistics are those one pass over the real batch gives, from the same start
     model.backbone.load_state_dict(before, strict=False)
     model.backbone(model.pixel_space.normalize(images))
-    real_only = dict(model.backbone.named_buffers())
-    same = all(torch.equal(after[name], real_only[name]) for name in after)
-    assert same != updates_stats
+    assert all(torch.equal(after[name], b) for name, b in model.backbone.named_buffers())
+    # the second pass moved its own, seeded from Enc's after the real pass: one update more
+    assert bool(model.second_pass_norm.seeded)
+    own = second_pass_statistics(model)
+    assert {int(layer["num_batches_tracked"]) for layer in own} == {int(after["bn1.num_batches_tracked"]) + 1}
+    assert not torch.allclose(own[0]["running_mean"], after["bn1.running_mean"])
+
+
+def test_second_pass_statistics_make_test_mode_match_training_on_generated_images():
+    model = rae_model()
+    # low-contrast inputs, as Dec's reconstructions are: far from the real images' statistics
+    generated = model.pixel_space.normalize(batch(NUM_SOURCE_IDS, size=CONFIG_SIZE)["images"]) * 0.1 + 0.3
+    with torch.no_grad():
+        for _ in range(200):  # momentum 0.1: the running statistics converge to this batch's
+            train_mode = model.second_pass(generated)
+        model.eval()
+        test_mode = model.second_pass(generated)
+        enc_statistics = model.encode(generated)
+
+    def agreement(maps):
+        return F.cosine_similarity(maps.mean((2, 3)), train_mode.mean((2, 3))).min()
+
+    # not exactly 1: BN keeps the unbiased variance of a small batch
+    assert agreement(test_mode) > 0.99
+    assert agreement(enc_statistics) < 0.9  # what Algorithm 2 computed before
+
+
+def test_second_pass_uses_enc_statistics_until_trained_then_seeds_from_the_loaded_encoder():
+    model = rae_model().eval()
+    images = model.pixel_space.normalize(source_batch()["images"])
+    with torch.no_grad():
+        assert torch.equal(model.second_pass(images), model.encode(images))
+    assert not bool(model.second_pass_norm.seeded)
+    # a source model loaded after construction (MODEL.WEIGHTS) seeds the second pass at its start
+    model.backbone.bn1.running_mean.fill_(0.25)
+    model.train()
+    with model.second_pass_norm.applied_to(model.backbone):
+        pass
+    assert torch.equal(second_pass_statistics(model)[0]["running_mean"], model.backbone.bn1.running_mean)
+    assert any(key.startswith("second_pass_norm.layers.") for key in model.state_dict())
 
 
 def test_param_groups_partition_the_parameters():

@@ -16,6 +16,7 @@ from ..heads import RAEEmbeddingHead
 from ..losses import build_gan_loss, build_reconstruction_loss, identity_loss_kwargs, identity_losses
 from ..pixels import PixelSpace
 from ..registry import build_from_registry
+from ..second_pass_norm import SecondPassNorm
 from ...translation.pre_pixel_transfer import build_source_style_translation, check_pre_pixel_transfer_config
 
 PIXEL_TRANSFER_MODES = ("post", "pre")
@@ -120,7 +121,6 @@ class RAE(nn.Module):
         pixel_transfer_updates_encoder: bool = True,
         fusion_updates_encoder: bool = True,
         fusion_updates_decoder: bool = True,
-        re_encoding_updates_bn_stats: bool = False,
         decoder_pretraining_pixel_gan: bool = True,
         test_feature: str = "final",
     ):
@@ -145,6 +145,8 @@ class RAE(nn.Module):
         self.pixel_discriminator = pixel_discriminator
         self.fusion = fusion
         self.translator = translator  # pre mode + fusion: frozen G_t2s (translation/pre_pixel_transfer.py)
+        # Algorithm 2 step 3's pass normalises with statistics of its own (second_pass_norm.py)
+        self.second_pass_norm = SecondPassNorm(backbone) if fusion is not None else None
         self.gan_loss = gan_loss
         self.reconstruction_loss = reconstruction_loss
         self.identity_loss_kwargs = identity_loss_kwargs
@@ -154,7 +156,6 @@ class RAE(nn.Module):
         self.pixel_transfer_updates_encoder = pixel_transfer_updates_encoder
         self.fusion_updates_encoder = fusion_updates_encoder
         self.fusion_updates_decoder = fusion_updates_decoder
-        self.re_encoding_updates_bn_stats = re_encoding_updates_bn_stats
         self.decoder_pretraining_pixel_gan = decoder_pretraining_pixel_gan
         self.test_feature = test_feature  # the kind an eval-mode forward returns
         self._discriminator_inputs: Optional[DiscriminatorInputs] = None
@@ -187,7 +188,6 @@ class RAE(nn.Module):
             "fusion_updates_encoder": rae.FUSION.UPDATE_ENCODER,
             "fusion_updates_decoder": rae.FUSION.UPDATE_DECODER,
             "decoder_pretraining_pixel_gan": rae.SOURCE_PRETRAIN.DECODER_PIXEL_GAN,
-            "re_encoding_updates_bn_stats": rae.FUSION.RE_ENCODING_UPDATES_BN_STATS,
             "test_feature": rae.TEST_FEATURE,
         }
 
@@ -197,12 +197,10 @@ class RAE(nn.Module):
 
     # ---- parts ---------------------------------------------------------------------------
 
-    def encode(self, normalized_images: torch.Tensor, update_encoder: bool = True,
-               update_bn_stats: bool = True) -> torch.Tensor:
+    def encode(self, normalized_images: torch.Tensor, update_encoder: bool = True) -> torch.Tensor:
         """F = Enc(I), Eq. (1): the backbone's last feature map. ``update_encoder`` False keeps
-        the gradient out of Enc's weights but lets it through to the input (to Dec, for F^x2s);
-        ``update_bn_stats`` False leaves Enc's running statistics as they were (``_call``)."""
-        feature_maps = _call(self.backbone, normalized_images, update_encoder, update_bn_stats)
+        the gradient out of Enc's weights but lets it through to the input (to Dec, for F^x2s)."""
+        feature_maps = _call(self.backbone, normalized_images, update_encoder)
         if feature_maps.shape[1] != self.feat_dim:
             raise ValueError(
                 f"MODEL.BACKBONE.FEAT_DIM is {self.feat_dim} but the backbone outputs "
@@ -221,8 +219,14 @@ class RAE(nn.Module):
 
     def re_encode(self, reconstructed: torch.Tensor, input_size, update_encoder: bool = True) -> torch.Tensor:
         """F^x2s = Enc(I^x2s) (Algorithm 2 step 3): I^ resized to the input size, normalised."""
-        return self.encode(self.pixel_space.decoder_output_to_encoder_input(reconstructed, input_size),
-                           update_encoder, self.re_encoding_updates_bn_stats)
+        return self.second_pass(self.pixel_space.decoder_output_to_encoder_input(reconstructed, input_size),
+                                update_encoder)
+
+    def second_pass(self, normalized_images: torch.Tensor, update_encoder: bool = True) -> torch.Tensor:
+        """Enc on generated images (Dec's reconstructions, or PT-hat's translations), with the
+        second pass's own BN running statistics, in training and at test alike."""
+        with self.second_pass_norm.applied_to(self.backbone):
+            return self.encode(normalized_images, update_encoder)
 
     # ---- training --------------------------------------------------------------------------
 
@@ -298,8 +302,7 @@ class RAE(nn.Module):
 
         if self.fusion is not None:
             if self.translator is not None:  # PT-hat: F^x2s = Enc(G_t2s(I)) (docs/model.md)
-                re_encoded = self.encode(self.translator(images, self.pixel_space), self.fusion_updates_encoder,
-                                         self.re_encoding_updates_bn_stats)
+                re_encoded = self.second_pass(self.translator(images, self.pixel_space), self.fusion_updates_encoder)
             else:
                 if (self.fusion_updates_encoder != self.pixel_transfer_updates_encoder
                         or not self.fusion_updates_decoder):
@@ -361,8 +364,9 @@ class RAE(nn.Module):
 
     def discriminator_losses(self) -> Dict[str, torch.Tensor]:
         """Dis_f and Dis_p losses on the detached outputs of the last generator pass (no
-        encoder or decoder work is repeated). Keys: loss_feat_dis (Eq. (8), Dis's term; needs
-        a target batch) and loss_pix_dis (Eq. (13), Dis's term). Consumes the kept inputs."""
+        encoder or decoder work is repeated). Keys: loss_feat_dis (Eq. (8), Dis's term x
+        lambda_feat_gan; needs a target batch) and loss_pix_dis (Eq. (13), Dis's term x
+        lambda_pix_gan). Consumes the kept inputs."""
         inputs = self._discriminator_inputs
         if inputs is None:
             raise RuntimeError(
@@ -371,12 +375,14 @@ class RAE(nn.Module):
             )
         self._discriminator_inputs = None
         losses = {}
+        # lambda weights the whole GAN objective, both players' terms (Eq. (9), (11)): under
+        # SGD, Dis's step would otherwise be 1/lambda of Enc's (docs/model.md)
         if inputs.target_features is not None:
-            losses["loss_feat_dis"] = self._real_vs_fake(
+            losses["loss_feat_dis"] = self.lambda_feat_gan * self._real_vs_fake(
                 self.feature_discriminator, inputs.source_features, inputs.target_features
             )
         if inputs.reconstructed_source_images is not None:
-            losses["loss_pix_dis"] = self._real_vs_fake(
+            losses["loss_pix_dis"] = self.lambda_pix_gan * self._real_vs_fake(
                 self.pixel_discriminator, inputs.real_source_images, inputs.reconstructed_source_images
             )
         return losses
@@ -417,7 +423,7 @@ class RAE(nn.Module):
             features["encoder"] = self.heads(feature_maps)
         if "fusion" in resolved.values():
             if self.translator is not None:  # PT-hat: G_t2s in place of Dec (docs/model.md)
-                re_encoded = self.encode(self.translator(images, self.pixel_space))
+                re_encoded = self.second_pass(self.translator(images, self.pixel_space))
             else:
                 reconstructed = self.decode(feature_maps)  # step 2, Eq. (10)
                 re_encoded = self.re_encode(reconstructed, tuple(images.shape[-2:]))  # step 3
