@@ -42,7 +42,8 @@ class SecondPassNorm(nn.Module):
     def __init__(self, encoder: nn.Module):
         super().__init__()
         self.layers = nn.ModuleList(_Statistics(norm) for norm in _tracking_batch_norms(encoder))
-        self.register_buffer("seeded", torch.tensor(False))
+        # an integer, not a bool: buffers are broadcast across ranks (engine/distributed.py)
+        self.register_buffer("seeded", torch.tensor(0))
 
     @contextmanager
     def applied_to(self, encoder: nn.Module):
@@ -72,4 +73,4 @@ class SecondPassNorm(nn.Module):
         for norm, statistics in zip(norms, self.layers):
             for name in _STATISTICS:
                 statistics._buffers[name].copy_(norm._buffers[name])
-        self.seeded.fill_(True)
+        self.seeded.fill_(1)
