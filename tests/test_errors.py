@@ -3,9 +3,11 @@
 Each case asserts the error type, that the message names the file or key and what was
 expected, and - for config-only mistakes - that it comes before a single dataset file is
 read (the dataset root given is missing, so a later check would raise DatasetLayoutError).
-Nothing is trained: the tiny world is only scanned.
+Nothing is trained but one tiny run (``finished_run``), for a refused --resume to leave alone;
+elsewhere the tiny world is only scanned.
 """
 import argparse
+import filecmp
 import importlib.util
 import re
 import shutil
@@ -24,7 +26,7 @@ from fastreid_rae.config_constraints import CONSTRAINTS, ORDERED_PAIRS
 from fastreid_rae.data.datasets import DatasetLayoutError
 from fastreid_rae.engine.config_loading import ConfigError, merge_config
 from fastreid_rae.engine.preflight import preflight
-from fastreid_rae.engine.run_folder import undone_if_the_start_fails
+from fastreid_rae.engine.run_folder import left_as_found_if_refused, undone_if_the_start_fails
 
 from .conftest import REPO_ROOT
 
@@ -519,6 +521,86 @@ def test_a_failure_after_a_checkpoint_keeps_the_config_it_was_trained_with(tmp_p
             write(run / "last_checkpoint", "model_0000.pth")
             raise RuntimeError("diverged")
     assert (run / "config.yaml").read_text() == "this run's config\n"
+
+
+def test_a_refused_start_leaves_the_folder_byte_identical(tmp_path):
+    run = tmp_path / "run"
+    write(run / "log.txt", "the run's log\n")
+    write(run / "config.yaml", "the run's own config\n")
+    write(run / "model_final.pth", "weights\n")
+    before = snapshot(run)
+    with pytest.raises(ConfigError):
+        with left_as_found_if_refused(str(run)):
+            with open(run / "log.txt", "a") as log:
+                log.write("the refused attempt's lines\n")
+            write(run / "config.yaml", "a changed config\n")
+            write(run / "events.out.tfevents.1.host", "events\n")
+            raise ConfigError("the checkpoint does not fit")
+    assert snapshot(run) == before
+
+
+def test_a_refused_start_removes_the_folders_it_created(tmp_path):
+    with pytest.raises(ConfigError):
+        with left_as_found_if_refused(str(tmp_path / "new" / "run")):
+            write(tmp_path / "new" / "run" / "log.txt", "lines\n")
+            raise ConfigError("refused")
+    assert list(tmp_path.iterdir()) == []
+
+
+def assert_same_tree(left, right):
+    """Every file of ``left`` and ``right`` byte for byte, and no file in one only."""
+    comparison = filecmp.dircmp(left, right)
+    assert (comparison.left_only, comparison.right_only) == ([], [])
+    _, mismatch, errors = filecmp.cmpfiles(left, right, comparison.common_files, shallow=False)
+    assert (mismatch, errors) == ([], [])
+    for folder in comparison.common_dirs:
+        assert_same_tree(left / folder, right / folder)
+
+
+def tiny_run_arguments(tiny_world, run, *extra):
+    return ["--config-file", str(SUPERVISED_CONFIG), *extra, "DATASETS.ROOT", str(tiny_world),
+            "OUTPUT_DIR", str(run), "SOLVER.MAX_EPOCH", "1", "SOLVER.IMS_PER_BATCH", "16",
+            "DATALOADER.NUM_WORKERS", "0", "TEST.EVAL_PERIOD", "1", "INPUT.SIZE_TRAIN", "[32, 16]",
+            "INPUT.SIZE_TEST", "[32, 16]"]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tiny_world, tmp_path_factory, train_net):
+    """A direct-transfer run trained to its end by tools/train_net.py (one epoch of 32 x 16
+    images): its checkpoint, config.yaml, log.txt, metrics.json, results.json and events."""
+    run = tmp_path_factory.mktemp("finished") / "run"
+    train_net.main(train_net.argument_parser().parse_args(tiny_run_arguments(tiny_world, run)))
+    return run
+
+
+def test_a_refused_resume_leaves_the_finished_run_byte_identical(finished_run, tiny_world, tmp_path):
+    run, untouched = tmp_path / "run", tmp_path / "untouched"
+    shutil.copytree(finished_run, run)
+    shutil.copytree(finished_run, untouched)
+    # another architecture than the run's checkpoint: refused once the trainer has been built
+    completed = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools/train_net.py"),
+         *tiny_run_arguments(tiny_world, run, "--resume"), "MODEL.BACKBONE.DEPTH", "34x"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr
+    assert completed.stderr.strip().splitlines()[-1].startswith(
+        f"error: checkpoint '{run / 'model_final.pth'}' does not fit the model built from the config")
+    assert_same_tree(run, untouched)
+
+
+def test_a_refused_evaluation_leaves_the_run_byte_identical(finished_run, tiny_world, tmp_path,
+                                                           train_net):
+    from fastreid_rae.compat import CheckpointLoadError
+
+    run, untouched = tmp_path / "run", tmp_path / "untouched"
+    shutil.copytree(finished_run, run)
+    shutil.copytree(finished_run, untouched)
+    arguments = tiny_run_arguments(tiny_world, run, "--eval-only")
+    with pytest.raises(CheckpointLoadError, match="does not fit the model built from the config"):
+        train_net.main(train_net.argument_parser().parse_args(
+            arguments + ["MODEL.WEIGHTS", str(run / "model_final.pth"), "MODEL.BACKBONE.DEPTH", "34x"]))
+    assert_same_tree(run, untouched)  # its eval_model_final/ folder is gone with its log
 
 
 # ---- images in other modes than 8-bit RGB ------------------------------------------------
