@@ -9,6 +9,7 @@ elsewhere the tiny world is only scanned.
 import argparse
 import filecmp
 import importlib.util
+import logging
 import re
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ import fastreid_rae  # noqa: F401  (compat shims and registrations, before fastr
 from fastreid.config import get_cfg
 
 from fastreid_rae.config import add_rae_config, config_value
-from fastreid_rae.config_constraints import CONSTRAINTS, ORDERED_PAIRS
+from fastreid_rae.config_constraints import CONSTRAINTS, IGNORED_FASTREID_KEYS, ORDERED_PAIRS, ignored_settings
 from fastreid_rae.data.datasets import DatasetLayoutError
 from fastreid_rae.engine.config_loading import ConfigError, merge_config
 from fastreid_rae.engine.preflight import preflight
@@ -62,6 +63,14 @@ def yaml_setting(key, value):
 
 def snapshot(folder):
     return {path.name: path.read_bytes() for path in folder.iterdir()}
+
+
+@pytest.fixture
+def rae_log(caplog, monkeypatch):
+    """caplog, seeing fastreid_rae's records even after a run's setup_logger (fastreid's)
+    stopped them propagating to the root logger."""
+    monkeypatch.setattr(logging.getLogger("fastreid_rae"), "propagate", True)
+    return caplog
 
 
 @pytest.fixture(scope="module")
@@ -461,10 +470,71 @@ def test_fastreid_key_that_would_promise_too_much_is_refused(checked_config):
         preflight(with_value(checked_config, "SOLVER.AMP.ENABLED", True), flags())
 
 
-def test_fastreid_key_that_is_only_ignored_is_named_in_a_warning(checked_config, caplog):
+def test_fastreid_key_that_is_only_ignored_is_named_in_a_warning(checked_config, rae_log):
     with pytest.raises(DatasetLayoutError):  # the config is fine; the dataset root is absent
         preflight(with_value(checked_config, "MODEL.QUEUE_SIZE", 7), flags())
-    assert "MODEL.QUEUE_SIZE = 7 is not used: only fastreid's MoCo" in caplog.text
+    assert "MODEL.QUEUE_SIZE = 7 is not used: only fastreid's MoCo" in rae_log.text
+
+
+# values fastreid's optimizer would honour and RAE's does not (UDATrainer.build_optimizer)
+IGNORED_BY_RAES_OPTIMIZER = {
+    "SOLVER.NESTEROV": True, "SOLVER.BIAS_LR_FACTOR": 2.0, "SOLVER.HEADS_LR_FACTOR": 10.0,
+    "SOLVER.WEIGHT_DECAY_NORM": 0.0, "SOLVER.WEIGHT_DECAY_BIAS": 0.0,
+    "SOLVER.CLIP_GRADIENTS.ENABLED": True, "SOLVER.CLIP_GRADIENTS.CLIP_TYPE": "value",
+    "SOLVER.CLIP_GRADIENTS.CLIP_VALUE": 1.0, "SOLVER.CLIP_GRADIENTS.NORM_TYPE": 1.0,
+    "MODEL.FREEZE_LAYERS": ["backbone"],
+}
+
+
+def test_each_optimizer_key_rae_ignores_is_named_in_one_warning_line(checked_config, rae_log):
+    cfg = checked_config
+    for key, value in IGNORED_BY_RAES_OPTIMIZER.items():
+        cfg = with_value(cfg, key, value)
+    with pytest.raises(DatasetLayoutError):  # the config is fine; the dataset root is absent
+        preflight(cfg, flags())
+    warned = [record.getMessage() for record in rae_log.records if " is not used: " in record.getMessage()]
+    assert [line.split(" = ")[0] for line in warned] == list(IGNORED_BY_RAES_OPTIMIZER)
+    assert all("\n" not in line and "RAE's optimizer" in line for line in warned)
+    assert warned[1] == ("SOLVER.BIAS_LR_FACTOR = 2.0 is not used: RAE's optimizer "
+                         "(UDATrainer.build_optimizer) gives Enc RAE.SOLVER.ENCODER_LR and every other "
+                         "part SOLVER.BASE_LR, biases and heads included")
+
+
+def test_the_keys_named_as_ignored_change_nothing_in_raes_optimizer():
+    """The warnings' claim, checked: the optimizers built with and without them are alike."""
+    from fastreid_rae.engine import UDATrainer
+
+    from .test_model import rae_cfg, rae_model
+
+    model = rae_model()
+
+    def optimizer(*overrides):
+        built, _ = UDATrainer.build_optimizer(rae_cfg("SOLVER.OPT", "SGD", *overrides), model)
+        return type(built), [{**group, "params": [id(p) for p in group["params"]]}
+                             for group in built.param_groups]
+
+    overrides = [item for key, value in IGNORED_BY_RAES_OPTIMIZER.items() for item in (key, value)]
+    assert optimizer(*overrides) == optimizer()
+
+
+def test_momentum_is_named_only_where_the_optimizer_takes_none(checked_config):
+    assert checked_config.SOLVER.OPT == "Adam"
+    adam = with_value(checked_config, "SOLVER.MOMENTUM", 0.5)
+    assert list(ignored_settings(adam)) == ["SOLVER.MOMENTUM"]
+    assert ignored_settings(with_value(adam, "SOLVER.OPT", "SGD")) == {}
+
+
+def test_fastreids_model_keeps_fastreids_optimizer_and_hears_nothing():
+    cfg = merged(SUPERVISED_CONFIG, "SOLVER.OPT", "SGD")
+    for key, value in IGNORED_BY_RAES_OPTIMIZER.items():
+        cfg = with_value(cfg, key, value)
+    assert ignored_settings(cfg) == {}
+
+
+@pytest.mark.parametrize("config_file", sorted((REPO_ROOT / "configs").rglob("*.yml")),
+                         ids=lambda path: str(path.relative_to(REPO_ROOT / "configs")))
+def test_shipped_configs_set_no_key_their_trainer_ignores(config_file):
+    assert ignored_settings(merged(config_file)) == {}
 
 
 def test_a_section_written_twice_in_a_file_is_refused(tmp_path):
