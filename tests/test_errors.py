@@ -88,6 +88,11 @@ def test_missing_config_file_is_named(tmp_path):
         merged(tmp_path / "nope.yml")
 
 
+def test_config_file_that_is_a_folder_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=re.escape(f"'{tmp_path}' is a folder; expected a YAML file")):
+        merged(tmp_path)
+
+
 def test_no_config_file_says_which_flag():
     with pytest.raises(ConfigError, match="--config-file"):
         merged("")

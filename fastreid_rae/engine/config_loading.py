@@ -71,6 +71,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _read_yaml(path: str, where: str) -> Dict[str, Any]:
+    if os.path.isdir(path):
+        raise ConfigError(f"config file '{path}'{where} is a folder; expected a YAML file, e.g. "
+                          f"configs/RAE/duke2market.yml")
     if not os.path.isfile(path):
         raise ConfigError(f"config file '{path}'{where} not found")
     try:
