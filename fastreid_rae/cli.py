@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Optional
 
 
-def _nearest_existing(path: str) -> str:
+def nearest_existing(path: str) -> str:
     path = os.path.abspath(path)
     while not os.path.exists(path):
         path = os.path.dirname(path)
@@ -19,7 +19,7 @@ def folder_problem(folder: str) -> Optional[str]:
     be a folder, or creatable under one, and writable."""
     if os.path.exists(folder) and not os.path.isdir(folder):
         return "is a file; expected a folder"
-    existing = _nearest_existing(folder)
+    existing = nearest_existing(folder)
     if not os.path.isdir(existing):
         return f"cannot be created: '{existing}' is a file; expected a path under a folder"
     if not os.access(existing, os.W_OK):

@@ -225,8 +225,8 @@ def load_checkpoint_file(path):
     except Exception as error:  # torch raises UnpicklingError, RuntimeError or EOFError
         raise CheckpointLoadError(
             f"cannot load checkpoint '{path}' ({_load_failure(path, error)}); expected a file written by "
-            f"tools/train_net.py, holding only tensors, numbers, strings and plain containers "
-            f"(an arbitrary pickle is refused)") from None
+            f"tools/train_net.py or tools/train_translator.py, holding only tensors, numbers, "
+            f"strings and plain containers (an arbitrary pickle is refused)") from None
 
 
 def _load_failure(path, error) -> str:

@@ -10,7 +10,8 @@ weights), after ``--overwrite`` had already deleted the previous run. Each entry
 Names chosen from a registry (backbones, heads, pseudo-labellers, ...) are checked against
 the registry by pre-flight's ``named_choices``; settings that involve two keys (a batch
 divisible by the images per identity, ...) by its own checks. fastreid's keys that RAE's
-trainer does not honour are in ``IGNORED_FASTREID_KEYS``.
+trainer does not honour are in ``IGNORED_FASTREID_KEYS``: a few refused, the others named in
+a warning.
 """
 import logging
 import math
@@ -19,6 +20,7 @@ from typing import Any, Callable, Dict
 
 from fastreid.config import get_cfg
 from fastreid.layers import any_softmax, pooling
+from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
 
 from .config import add_rae_config, config_value
 from .engine.config_loading import ConfigError
@@ -236,31 +238,84 @@ ORDERED_PAIRS = (
 )
 
 
+def _always(cfg) -> bool:
+    return True
+
+
+def _optimizer_of_its_own(cfg) -> bool:
+    """UDATrainer.build_optimizer gives a model with ``param_groups`` (RAE) an optimizer of its
+    own (``_sgd_or_named`` in fastreid_rae/engine/trainer.py: one learning rate per group, one
+    weight decay, momentum for SGD); fastreid's build_optimizer, the reader of the keys below,
+    is then never called. Other models (fastreid's Baseline) still get fastreid's."""
+    architecture = META_ARCH_REGISTRY._obj_map.get(cfg.MODEL.META_ARCHITECTURE)
+    return architecture is not None and hasattr(architecture, "param_groups")
+
+
+def _not_sgd(cfg) -> bool:
+    return cfg.SOLVER.OPT != "SGD"
+
+
 @dataclass(frozen=True)
 class Ignored:
     reason: str
-    refused: bool  # True: a non-default value would promise behaviour the run cannot give
+    refused: bool = False  # True: a non-default value would promise behaviour the run cannot give
+    when: Callable[[Any], bool] = _always  # the configs in which the trainer ignores the key
 
 
 _NOT_THIS_TRAINER = "fastreid's distillation trainer reads it; tools/train_net.py trains with UDATrainer"
-# fastreid keys UDATrainer does not honour. Only a value other than fastreid's default is
-# reported: the shipped configs repeat some defaults.
+_OWN_GROUPS = ("RAE's optimizer (UDATrainer.build_optimizer) gives Enc RAE.SOLVER.ENCODER_LR and "
+               "every other part SOLVER.BASE_LR, biases and heads included")
+_OWN_DECAY = "RAE's optimizer (UDATrainer.build_optimizer) decays every parameter by SOLVER.WEIGHT_DECAY"
+_NO_CLIPPING = "RAE's optimizer (UDATrainer.build_optimizer) never clips gradients"
+# fastreid keys UDATrainer does not honour (in the configs ``when`` picks). Only a value other
+# than fastreid's default is reported, so a config that leaves a key alone hears nothing; the
+# shipped configs set none of them (tests/test_errors.py), rather than repeat values that do
+# nothing (docs/configs.md, "fastreid keys RAE ignores").
 IGNORED_FASTREID_KEYS: Dict[str, Ignored] = {
     "KD.MODEL_CONFIG": Ignored(_NOT_THIS_TRAINER, refused=True),
     "KD.MODEL_WEIGHTS": Ignored(_NOT_THIS_TRAINER, refused=True),
     "KD.EMA.ENABLED": Ignored(_NOT_THIS_TRAINER, refused=True),
     "SOLVER.AMP.ENABLED": Ignored("RAEStep (fastreid_rae/engine/rae_step.py) replaces fastreid's "
                                   "AMP trainer and trains in float32", refused=True),
-    "MODEL.QUEUE_SIZE": Ignored("only fastreid's MoCo meta-architecture reads it", refused=False),
+    "MODEL.QUEUE_SIZE": Ignored("only fastreid's MoCo meta-architecture reads it"),
     "DATALOADER.SET_WEIGHT": Ignored("the source stream (fastreid_rae/data/streams.py) samples "
-                                     "every source set alike", refused=False),
+                                     "every source set alike"),
+    # fastreid's build_optimizer passes it to SGD alone, and so does RAE's
+    "SOLVER.MOMENTUM": Ignored("only SOLVER.OPT SGD takes a momentum", when=_not_sgd),
+    "SOLVER.NESTEROV": Ignored("RAE's optimizer (UDATrainer.build_optimizer) uses plain momentum",
+                               when=_optimizer_of_its_own),
+    "SOLVER.BIAS_LR_FACTOR": Ignored(_OWN_GROUPS, when=_optimizer_of_its_own),
+    "SOLVER.HEADS_LR_FACTOR": Ignored(_OWN_GROUPS, when=_optimizer_of_its_own),
+    "SOLVER.WEIGHT_DECAY_NORM": Ignored(_OWN_DECAY, when=_optimizer_of_its_own),
+    "SOLVER.WEIGHT_DECAY_BIAS": Ignored(_OWN_DECAY, when=_optimizer_of_its_own),
+    "SOLVER.CLIP_GRADIENTS.ENABLED": Ignored(_NO_CLIPPING, when=_optimizer_of_its_own),
+    "SOLVER.CLIP_GRADIENTS.CLIP_TYPE": Ignored(_NO_CLIPPING, when=_optimizer_of_its_own),
+    "SOLVER.CLIP_GRADIENTS.CLIP_VALUE": Ignored(_NO_CLIPPING, when=_optimizer_of_its_own),
+    "SOLVER.CLIP_GRADIENTS.NORM_TYPE": Ignored(_NO_CLIPPING, when=_optimizer_of_its_own),
+    # fastreid freezes them in its optimizer's step; its LayerFreeze hook, which UDATrainer
+    # keeps, only puts them in eval mode
+    "MODEL.FREEZE_LAYERS": Ignored("RAE's optimizer (UDATrainer.build_optimizer) freezes no layer: "
+                                   "for SOLVER.FREEZE_ITERS their BN statistics stay fixed, but "
+                                   "their weights train", when=_optimizer_of_its_own),
 }
+
+
+def ignored_settings(cfg) -> Dict[str, str]:
+    """``{key: message}`` for each key of ``IGNORED_FASTREID_KEYS`` that ``cfg`` sets to
+    another value than fastreid's default, in a config whose trainer ignores it."""
+    defaults = add_rae_config(get_cfg())
+    settings = {}
+    for key, ignored in IGNORED_FASTREID_KEYS.items():
+        value = config_value(cfg, key)
+        if value != config_value(defaults, key) and ignored.when(cfg):
+            settings[key] = f"{key} = {value!r} is not used: {ignored.reason}"
+    return settings
 
 
 def check_config_values(cfg) -> None:
     """Every key of ``CONSTRAINTS`` obeys its rule, ``ORDERED_PAIRS`` are ordered, and
-    ``IGNORED_FASTREID_KEYS`` keep fastreid's default (refused) or are logged (warned)."""
-    defaults = add_rae_config(get_cfg())
+    ``IGNORED_FASTREID_KEYS`` keep fastreid's default (refused) or are logged (warned), one
+    line per key."""
     for key, rule in CONSTRAINTS.items():
         value = config_value(cfg, key)
         if not rule.holds(value):
@@ -269,11 +324,9 @@ def check_config_values(cfg) -> None:
         low, high = config_value(cfg, low_key), config_value(cfg, high_key)
         if low > high:
             raise ConfigError(f"{low_key} = {low} is above {high_key} = {high}; expected at most it")
-    for key, ignored in IGNORED_FASTREID_KEYS.items():
-        value = config_value(cfg, key)
-        if value == config_value(defaults, key):
-            continue
-        message = f"{key} = {value!r} is not used: {ignored.reason}"
-        if ignored.refused:
+    settings = ignored_settings(cfg)
+    for key, message in settings.items():
+        if IGNORED_FASTREID_KEYS[key].refused:
             raise ConfigError(f"{message}; remove it from the config")
+    for message in settings.values():
         logger.warning(message)

@@ -3,10 +3,13 @@
 Each case asserts the error type, that the message names the file or key and what was
 expected, and - for config-only mistakes - that it comes before a single dataset file is
 read (the dataset root given is missing, so a later check would raise DatasetLayoutError).
-Nothing is trained: the tiny world is only scanned.
+Nothing is trained but one tiny run (``finished_run``), for a refused --resume to leave alone;
+elsewhere the tiny world is only scanned.
 """
 import argparse
+import filecmp
 import importlib.util
+import logging
 import re
 import shutil
 import subprocess
@@ -20,11 +23,11 @@ import fastreid_rae  # noqa: F401  (compat shims and registrations, before fastr
 from fastreid.config import get_cfg
 
 from fastreid_rae.config import add_rae_config, config_value
-from fastreid_rae.config_constraints import CONSTRAINTS, ORDERED_PAIRS
+from fastreid_rae.config_constraints import CONSTRAINTS, IGNORED_FASTREID_KEYS, ORDERED_PAIRS, ignored_settings
 from fastreid_rae.data.datasets import DatasetLayoutError
 from fastreid_rae.engine.config_loading import ConfigError, merge_config
 from fastreid_rae.engine.preflight import preflight
-from fastreid_rae.engine.run_folder import undone_if_the_start_fails
+from fastreid_rae.engine.run_folder import left_as_found_if_refused, undone_if_the_start_fails
 
 from .conftest import REPO_ROOT
 
@@ -62,6 +65,14 @@ def snapshot(folder):
     return {path.name: path.read_bytes() for path in folder.iterdir()}
 
 
+@pytest.fixture
+def rae_log(caplog, monkeypatch):
+    """caplog, seeing fastreid_rae's records even after a run's setup_logger (fastreid's)
+    stopped them propagating to the root logger."""
+    monkeypatch.setattr(logging.getLogger("fastreid_rae"), "propagate", True)
+    return caplog
+
+
 @pytest.fixture(scope="module")
 def train_net():
     spec = importlib.util.spec_from_file_location("train_net", REPO_ROOT / "tools/train_net.py")
@@ -75,6 +86,11 @@ def train_net():
 def test_missing_config_file_is_named(tmp_path):
     with pytest.raises(ConfigError, match=re.escape(f"'{tmp_path / 'nope.yml'}' not found")):
         merged(tmp_path / "nope.yml")
+
+
+def test_config_file_that_is_a_folder_is_named(tmp_path):
+    with pytest.raises(ConfigError, match=re.escape(f"'{tmp_path}' is a folder; expected a YAML file")):
+        merged(tmp_path)
 
 
 def test_no_config_file_says_which_flag():
@@ -459,10 +475,71 @@ def test_fastreid_key_that_would_promise_too_much_is_refused(checked_config):
         preflight(with_value(checked_config, "SOLVER.AMP.ENABLED", True), flags())
 
 
-def test_fastreid_key_that_is_only_ignored_is_named_in_a_warning(checked_config, caplog):
+def test_fastreid_key_that_is_only_ignored_is_named_in_a_warning(checked_config, rae_log):
     with pytest.raises(DatasetLayoutError):  # the config is fine; the dataset root is absent
         preflight(with_value(checked_config, "MODEL.QUEUE_SIZE", 7), flags())
-    assert "MODEL.QUEUE_SIZE = 7 is not used: only fastreid's MoCo" in caplog.text
+    assert "MODEL.QUEUE_SIZE = 7 is not used: only fastreid's MoCo" in rae_log.text
+
+
+# values fastreid's optimizer would honour and RAE's does not (UDATrainer.build_optimizer)
+IGNORED_BY_RAES_OPTIMIZER = {
+    "SOLVER.NESTEROV": True, "SOLVER.BIAS_LR_FACTOR": 2.0, "SOLVER.HEADS_LR_FACTOR": 10.0,
+    "SOLVER.WEIGHT_DECAY_NORM": 0.0, "SOLVER.WEIGHT_DECAY_BIAS": 0.0,
+    "SOLVER.CLIP_GRADIENTS.ENABLED": True, "SOLVER.CLIP_GRADIENTS.CLIP_TYPE": "value",
+    "SOLVER.CLIP_GRADIENTS.CLIP_VALUE": 1.0, "SOLVER.CLIP_GRADIENTS.NORM_TYPE": 1.0,
+    "MODEL.FREEZE_LAYERS": ["backbone"],
+}
+
+
+def test_each_optimizer_key_rae_ignores_is_named_in_one_warning_line(checked_config, rae_log):
+    cfg = checked_config
+    for key, value in IGNORED_BY_RAES_OPTIMIZER.items():
+        cfg = with_value(cfg, key, value)
+    with pytest.raises(DatasetLayoutError):  # the config is fine; the dataset root is absent
+        preflight(cfg, flags())
+    warned = [record.getMessage() for record in rae_log.records if " is not used: " in record.getMessage()]
+    assert [line.split(" = ")[0] for line in warned] == list(IGNORED_BY_RAES_OPTIMIZER)
+    assert all("\n" not in line and "RAE's optimizer" in line for line in warned)
+    assert warned[1] == ("SOLVER.BIAS_LR_FACTOR = 2.0 is not used: RAE's optimizer "
+                         "(UDATrainer.build_optimizer) gives Enc RAE.SOLVER.ENCODER_LR and every other "
+                         "part SOLVER.BASE_LR, biases and heads included")
+
+
+def test_the_keys_named_as_ignored_change_nothing_in_raes_optimizer():
+    """The warnings' claim, checked: the optimizers built with and without them are alike."""
+    from fastreid_rae.engine import UDATrainer
+
+    from .test_model import rae_cfg, rae_model
+
+    model = rae_model()
+
+    def optimizer(*overrides):
+        built, _ = UDATrainer.build_optimizer(rae_cfg("SOLVER.OPT", "SGD", *overrides), model)
+        return type(built), [{**group, "params": [id(p) for p in group["params"]]}
+                             for group in built.param_groups]
+
+    overrides = [item for key, value in IGNORED_BY_RAES_OPTIMIZER.items() for item in (key, value)]
+    assert optimizer(*overrides) == optimizer()
+
+
+def test_momentum_is_named_only_where_the_optimizer_takes_none(checked_config):
+    assert checked_config.SOLVER.OPT == "Adam"
+    adam = with_value(checked_config, "SOLVER.MOMENTUM", 0.5)
+    assert list(ignored_settings(adam)) == ["SOLVER.MOMENTUM"]
+    assert ignored_settings(with_value(adam, "SOLVER.OPT", "SGD")) == {}
+
+
+def test_fastreids_model_keeps_fastreids_optimizer_and_hears_nothing():
+    cfg = merged(SUPERVISED_CONFIG, "SOLVER.OPT", "SGD")
+    for key, value in IGNORED_BY_RAES_OPTIMIZER.items():
+        cfg = with_value(cfg, key, value)
+    assert ignored_settings(cfg) == {}
+
+
+@pytest.mark.parametrize("config_file", sorted((REPO_ROOT / "configs").rglob("*.yml")),
+                         ids=lambda path: str(path.relative_to(REPO_ROOT / "configs")))
+def test_shipped_configs_set_no_key_their_trainer_ignores(config_file):
+    assert ignored_settings(merged(config_file)) == {}
 
 
 def test_a_section_written_twice_in_a_file_is_refused(tmp_path):
@@ -519,6 +596,86 @@ def test_a_failure_after_a_checkpoint_keeps_the_config_it_was_trained_with(tmp_p
             write(run / "last_checkpoint", "model_0000.pth")
             raise RuntimeError("diverged")
     assert (run / "config.yaml").read_text() == "this run's config\n"
+
+
+def test_a_refused_start_leaves_the_folder_byte_identical(tmp_path):
+    run = tmp_path / "run"
+    write(run / "log.txt", "the run's log\n")
+    write(run / "config.yaml", "the run's own config\n")
+    write(run / "model_final.pth", "weights\n")
+    before = snapshot(run)
+    with pytest.raises(ConfigError):
+        with left_as_found_if_refused(str(run)):
+            with open(run / "log.txt", "a") as log:
+                log.write("the refused attempt's lines\n")
+            write(run / "config.yaml", "a changed config\n")
+            write(run / "events.out.tfevents.1.host", "events\n")
+            raise ConfigError("the checkpoint does not fit")
+    assert snapshot(run) == before
+
+
+def test_a_refused_start_removes_the_folders_it_created(tmp_path):
+    with pytest.raises(ConfigError):
+        with left_as_found_if_refused(str(tmp_path / "new" / "run")):
+            write(tmp_path / "new" / "run" / "log.txt", "lines\n")
+            raise ConfigError("refused")
+    assert list(tmp_path.iterdir()) == []
+
+
+def assert_same_tree(left, right):
+    """Every file of ``left`` and ``right`` byte for byte, and no file in one only."""
+    comparison = filecmp.dircmp(left, right)
+    assert (comparison.left_only, comparison.right_only) == ([], [])
+    _, mismatch, errors = filecmp.cmpfiles(left, right, comparison.common_files, shallow=False)
+    assert (mismatch, errors) == ([], [])
+    for folder in comparison.common_dirs:
+        assert_same_tree(left / folder, right / folder)
+
+
+def tiny_run_arguments(tiny_world, run, *extra):
+    return ["--config-file", str(SUPERVISED_CONFIG), *extra, "DATASETS.ROOT", str(tiny_world),
+            "OUTPUT_DIR", str(run), "SOLVER.MAX_EPOCH", "1", "SOLVER.IMS_PER_BATCH", "16",
+            "DATALOADER.NUM_WORKERS", "0", "TEST.EVAL_PERIOD", "1", "INPUT.SIZE_TRAIN", "[32, 16]",
+            "INPUT.SIZE_TEST", "[32, 16]"]
+
+
+@pytest.fixture(scope="module")
+def finished_run(tiny_world, tmp_path_factory, train_net):
+    """A direct-transfer run trained to its end by tools/train_net.py (one epoch of 32 x 16
+    images): its checkpoint, config.yaml, log.txt, metrics.json, results.json and events."""
+    run = tmp_path_factory.mktemp("finished") / "run"
+    train_net.main(train_net.argument_parser().parse_args(tiny_run_arguments(tiny_world, run)))
+    return run
+
+
+def test_a_refused_resume_leaves_the_finished_run_byte_identical(finished_run, tiny_world, tmp_path):
+    run, untouched = tmp_path / "run", tmp_path / "untouched"
+    shutil.copytree(finished_run, run)
+    shutil.copytree(finished_run, untouched)
+    # another architecture than the run's checkpoint: refused once the trainer has been built
+    completed = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "tools/train_net.py"),
+         *tiny_run_arguments(tiny_world, run, "--resume"), "MODEL.BACKBONE.DEPTH", "34x"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300)
+    assert completed.returncode == 1
+    assert "Traceback" not in completed.stderr
+    assert completed.stderr.strip().splitlines()[-1].startswith(
+        f"error: checkpoint '{run / 'model_final.pth'}' does not fit the model built from the config")
+    assert_same_tree(run, untouched)
+
+
+def test_a_refused_evaluation_leaves_the_run_byte_identical(finished_run, tiny_world, tmp_path,
+                                                           train_net):
+    from fastreid_rae.compat import CheckpointLoadError
+
+    run, untouched = tmp_path / "run", tmp_path / "untouched"
+    shutil.copytree(finished_run, run)
+    shutil.copytree(finished_run, untouched)
+    arguments = tiny_run_arguments(tiny_world, run, "--eval-only")
+    with pytest.raises(CheckpointLoadError, match="does not fit the model built from the config"):
+        train_net.main(train_net.argument_parser().parse_args(
+            arguments + ["MODEL.WEIGHTS", str(run / "model_final.pth"), "MODEL.BACKBONE.DEPTH", "34x"]))
+    assert_same_tree(run, untouched)  # its eval_model_final/ folder is gone with its log
 
 
 # ---- images in other modes than 8-bit RGB ------------------------------------------------

@@ -6,7 +6,8 @@
     python tools/train_net.py --config-file ... KEY VALUE [KEY VALUE ...]
 
 A bad config, dataset or OUTPUT_DIR stops the run before anything is built or written, with
-one error naming the file or key (docs/errors.md).
+one error naming the file or key (docs/errors.md); a start refused later (a checkpoint that
+does not fit) leaves OUTPUT_DIR byte for byte as it was.
 """
 import os
 import sys
@@ -28,7 +29,8 @@ from fastreid_rae.engine.config_loading import merge_config  # noqa: E402
 from fastreid_rae.engine.divergence import DivergedError  # noqa: E402
 from fastreid_rae.engine.launch import launch  # noqa: E402
 from fastreid_rae.engine.rae_step import NonFiniteLossError  # noqa: E402
-from fastreid_rae.engine.run_folder import eval_output_dir, undone_if_the_start_fails  # noqa: E402
+from fastreid_rae.engine.run_folder import (  # noqa: E402
+    eval_output_dir, left_as_found_if_refused, undone_if_the_start_fails)
 from fastreid_rae.engine.preflight import INPUT_ERRORS, check_command_line, preflight  # noqa: E402
 
 
@@ -60,26 +62,30 @@ def setup(args):
 
 def main(args):
     cfg = setup(args)
-    guard = undone_if_the_start_fails(cfg.OUTPUT_DIR) if comm.is_main_process() else nullcontext()
-    with guard:
-        default_setup(cfg, args)
-        # default_setup gives only fastreid's own loggers a handler; ours log to the same files
-        setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="fastreid_rae")
-        return evaluate_or_train(cfg, args)
+    owner = comm.is_main_process()  # rank 0 alone writes OUTPUT_DIR
+    with undone_if_the_start_fails(cfg.OUTPUT_DIR) if owner else nullcontext():
+        with left_as_found_if_refused(cfg.OUTPUT_DIR) if owner else nullcontext():
+            default_setup(cfg, args)
+            # default_setup gives only fastreid's own loggers a handler; ours log to the same files
+            setup_logger(cfg.OUTPUT_DIR, distributed_rank=comm.get_rank(), name="fastreid_rae")
+            run = prepared_run(cfg, args)
+        return run()
 
 
-def evaluate_or_train(cfg, args):
+def prepared_run(cfg, args):
+    """The evaluation or the training, ready to start: the model loaded, or the trainer built
+    and resumed. What can still refuse the run (a checkpoint that does not fit) happens here."""
     if args.eval_only:
         cfg = sized_to_checkpoint(cfg, cfg.MODEL.WEIGHTS)
         cfg.defrost()
         cfg.MODEL.BACKBONE.PRETRAIN = False
         model = UDATrainer.build_model(cfg)
         Checkpointer(model).load(cfg.MODEL.WEIGHTS)
-        return UDATrainer.test(cfg, model)
+        return lambda: UDATrainer.test(cfg, model)
 
     trainer = UDATrainer(cfg)
     trainer.resume_or_load(resume=args.resume)
-    return trainer.train()
+    return trainer.train
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ translator.pth (weights, optimizers, iteration: --resume continues it) and trans
 writes the translated source set under DIR with the original layout; train RAE on it with
 RAE.PIXEL_TRANSFER.MODE pre RAE.TRANSLATOR.TRANSLATED_ROOT DIR (and, for fusion,
 RAE.TRANSLATOR.WEIGHTS <output-dir>/translator.pth). docs/model.md, "PT-hat".
+
+A bad config, dataset, folder or checkpoint stops the tool before it trains or writes, with
+one error naming the file, key or flag (docs/errors.md, "tools/train_translator.py").
 """
 import argparse
 import os
@@ -23,11 +26,14 @@ import fastreid_rae  # noqa: E402  (fastreid compat shims + registrations, befor
 from fastreid.config import get_cfg  # noqa: E402
 from fastreid.utils.logger import setup_logger  # noqa: E402
 
+from fastreid_rae.cli import output_folder, positive_int  # noqa: E402
 from fastreid_rae.config import add_rae_config  # noqa: E402
-from fastreid_rae.data.datasets import DatasetLayoutError  # noqa: E402
-from fastreid_rae.engine.config_loading import ConfigError, merge_config  # noqa: E402
+from fastreid_rae.engine.config_loading import merge_config  # noqa: E402
+from fastreid_rae.engine.preflight import INPUT_ERRORS  # noqa: E402
+from fastreid_rae.engine.run_folder import left_as_found_if_refused  # noqa: E402
 from fastreid_rae.translation import TranslatorTrainer, save_translation_grid, translate_source_train_set  # noqa: E402
-from fastreid_rae.translation.data import first_images, single_source_name, train_image_paths  # noqa: E402
+from fastreid_rae.translation.data import domain_names, first_images, train_image_paths  # noqa: E402
+from fastreid_rae.translation.preflight import preflight_translator  # noqa: E402
 
 GRID_NAME = "translations.png"
 
@@ -35,42 +41,50 @@ GRID_NAME = "translations.png"
 def argument_parser():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--config-file", required=True, metavar="FILE")
-    parser.add_argument("--output-dir", required=True, help="where translator.pth and translations.png go")
-    parser.add_argument("--iters", type=int, help="training iterations (default RAE.TRANSLATOR.MAX_ITER)")
+    parser.add_argument("--output-dir", required=True, type=output_folder,
+                        help="where translator.pth and translations.png go")
+    parser.add_argument("--iters", type=positive_int, help="training iterations (default RAE.TRANSLATOR.MAX_ITER)")
     parser.add_argument("--resume", action="store_true", help="continue from --output-dir's translator.pth")
-    parser.add_argument("--translate", metavar="DIR", help="write the translated source training set under DIR")
+    parser.add_argument("--translate", metavar="DIR", type=output_folder,
+                        help="write the translated source training set under DIR")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace an existing translator.pth (without --resume) or --translate DIR")
-    parser.add_argument("--grid-images", type=int, default=8, help="columns of translations.png")
+    parser.add_argument("--grid-images", type=positive_int, default=8, help="columns of translations.png")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     parser.add_argument("opts", nargs=argparse.REMAINDER, help="config overrides, KEY VALUE ...")
     return parser
 
 
 def setup(args):
+    """The merged config, checked with the folders and datasets before anything is written."""
     cfg = get_cfg()
     add_rae_config(cfg)
     merge_config(cfg, args.config_file, args.opts)
     if args.iters is not None:
         cfg.RAE.TRANSLATOR.MAX_ITER = args.iters
     cfg.freeze()
-    os.makedirs(args.output_dir, exist_ok=True)
-    setup_logger(args.output_dir, name="fastreid_rae")
+    preflight_translator(cfg, str(args.output_dir), args.resume, args.overwrite,
+                         args.translate and str(args.translate))
     return cfg
 
 
 def main(args):
     cfg = setup(args)
-    trainer = TranslatorTrainer(cfg, args.output_dir)
-    if args.resume:
-        trainer.resume()
-    elif trainer.checkpoint_path.exists() and not args.overwrite:
-        raise ConfigError(f"{trainer.checkpoint_path} exists; pass --resume to continue it or --overwrite")
+    # a checkpoint that cannot be resumed leaves --output-dir as it was, log.txt included
+    with left_as_found_if_refused(args.output_dir):
+        os.makedirs(args.output_dir, exist_ok=True)
+        setup_logger(str(args.output_dir), name="fastreid_rae")
+        trainer = TranslatorTrainer(cfg, args.output_dir)
+        if args.resume:
+            trainer.resume()
     trainer.train(progress=not args.no_progress)
 
     size = cfg.INPUT.SIZE_TRAIN
-    source = first_images(train_image_paths(single_source_name(cfg), cfg.DATASETS.ROOT), size, args.grid_images)
-    target = first_images(train_image_paths(cfg.DATASETS.TARGET, cfg.DATASETS.ROOT), size, len(source))
+    source_name, target_name = domain_names(cfg)
+    source_paths = train_image_paths(source_name, cfg.DATASETS.ROOT)
+    target_paths = train_image_paths(target_name, cfg.DATASETS.ROOT)
+    columns = min(args.grid_images, len(source_paths), len(target_paths))
+    source, target = (first_images(paths, size, columns) for paths in (source_paths, target_paths))
     device = trainer.device
     grid = save_translation_grid(os.path.join(args.output_dir, GRID_NAME), trainer.translator,
                                  source.to(device), target.to(device))
@@ -86,5 +100,5 @@ if __name__ == "__main__":
     arguments = argument_parser().parse_args()
     try:
         main(arguments)
-    except (ConfigError, DatasetLayoutError, FileExistsError) as error:  # the user's to fix
+    except INPUT_ERRORS as error:  # the user's to fix: the message names the file, key or flag
         sys.exit(f"error: {error}")

@@ -19,15 +19,9 @@ from fastreid.config.config import BASE_KEY
 # reused so that this check and the merge cannot disagree.
 from yacs.config import _check_and_coerce_cfg_value_type
 
+from ..errors import ConfigError  # noqa: F401  (defined below every package; imported from here)
+
 COMMAND_LINE = "command line"
-
-
-class ConfigError(ValueError):
-    """A config file, key or value is not what the run expects.
-
-    The message names the file (or the command line) or the key, and what was expected.
-    A ValueError, as yacs's own type errors are, so callers catching those still catch it.
-    """
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
@@ -71,6 +65,9 @@ class _UniqueKeyLoader(yaml.SafeLoader):
 
 
 def _read_yaml(path: str, where: str) -> Dict[str, Any]:
+    if os.path.isdir(path):
+        raise ConfigError(f"config file '{path}'{where} is a folder; expected a YAML file, e.g. "
+                          f"configs/RAE/duke2market.yml")
     if not os.path.isfile(path):
         raise ConfigError(f"config file '{path}'{where} not found")
     try:

@@ -135,6 +135,12 @@ def check_named_choices(cfg) -> None:
         _check_choice(key, config_value(cfg, key), choices)
 
 
+def check_registered_parts(cfg, registries: Dict[str, object]) -> None:
+    """Each config key names a part of its registry (``{key: registry}``)."""
+    for key, registry in registries.items():
+        _check_choice(key, config_value(cfg, key), _registered(registry))
+
+
 def check_rae_switches(cfg) -> None:
     """The model's own check of switch combinations, run before the model is built."""
     if cfg.MODEL.META_ARCHITECTURE == "RAE":
@@ -149,14 +155,10 @@ def check_dataset_names(cfg) -> None:
     if not datasets.NAMES:
         raise ConfigError("DATASETS.NAMES is empty; expected the labelled source dataset(s), "
                           "e.g. ('DukeMTMC',)")
-    registered = _registered(DATASET_REGISTRY)
     named = [("DATASETS.NAMES", name) for name in datasets.NAMES]
     named += [("DATASETS.TESTS", name) for name in datasets.TESTS]
     named += [("DATASETS.TARGET", datasets.TARGET)] if datasets.TARGET else []
-    for key, name in named:
-        if name not in registered:
-            raise ConfigError(f"{key}: dataset {name!r} is not in fastreid's DATASET_REGISTRY"
-                              f"{did_you_mean(name, registered)}; registered: {registered}")
+    check_registered_datasets(named)
     if datasets.TARGET and datasets.TARGET not in NAME_PATTERNS:
         raise ConfigError(f"DATASETS.TARGET {datasets.TARGET!r}: the backends read each target "
                           f"image's camera and frame from its file name, known only for "
@@ -165,6 +167,15 @@ def check_dataset_names(cfg) -> None:
         raise ConfigError(f"DATASETS.TARGET {datasets.TARGET!r} is also a source in DATASETS.NAMES "
                           f"{tuple(datasets.NAMES)}: adaptation needs a different, unlabelled "
                           f"target (for supervised training leave DATASETS.TARGET empty)")
+
+
+def check_registered_datasets(named: Sequence[Tuple[str, str]]) -> None:
+    """Each ``(config key, dataset name)`` names a dataset of fastreid's DATASET_REGISTRY."""
+    registered = _registered(DATASET_REGISTRY)
+    for key, name in named:
+        if name not in registered:
+            raise ConfigError(f"{key}: dataset {name!r} is not in fastreid's DATASET_REGISTRY"
+                              f"{did_you_mean(name, registered)}; registered: {registered}")
 
 
 def check_input_sizes(cfg) -> None:

@@ -7,7 +7,10 @@ the weights do not fit its own config).
 import os
 
 import torch
+import yaml
 
+from ..compat import CheckpointLoadError, load_checkpoint_file
+from ..errors import ConfigError
 from .files import atomic_path
 
 CHECKPOINT_NAME = "translator.pth"
@@ -23,15 +26,41 @@ def save_checkpoint(path, payload: dict) -> None:
 def load_checkpoint(path, config_key: str) -> dict:
     """The payload of a translator checkpoint; ``config_key`` names where the path came from."""
     if not path:
-        raise ValueError(f"{config_key} is empty; point it at a translator checkpoint "
-                         f"({CHECKPOINT_NAME}, written by tools/train_translator.py)")
+        raise ConfigError(f"{config_key} is empty; point it at a translator checkpoint "
+                          f"({CHECKPOINT_NAME}, written by tools/train_translator.py)")
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"{config_key} = {str(path)!r}: no such file (a translator checkpoint "
-                                f"{CHECKPOINT_NAME} is written by tools/train_translator.py)")
-    payload = torch.load(path, map_location="cpu", weights_only=True)
+        raise ConfigError(f"{config_key} = {str(path)!r}: no such file (a translator checkpoint "
+                          f"{CHECKPOINT_NAME} is written by tools/train_translator.py)")
+    payload = load_checkpoint_file(path)  # a corrupt or foreign file: one line naming it
     if not isinstance(payload, dict) or "model" not in payload:
-        raise ValueError(f"{config_key} = {str(path)!r} is not a translator checkpoint (no 'model' entry)")
+        raise CheckpointLoadError(f"{config_key} = {str(path)!r} is not a translator checkpoint (no "
+                                  f"'model' entry; {CHECKPOINT_NAME} is written by tools/train_translator.py)")
     return payload
+
+
+def _flat(node, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = list(value) if isinstance(value, (list, tuple)) else value
+    return flat
+
+
+def config_differences(payload: dict, translator_keys) -> str:
+    """'RAE.TRANSLATOR.K = A in the file, B in the config; ...' for the keys the checkpoint was
+    trained with that the config now sets otherwise ('' when none, or none recorded)."""
+    try:
+        recorded = yaml.safe_load(payload.get("translator_config") or "{}")
+    except yaml.YAMLError:
+        return ""
+    if not isinstance(recorded, dict):
+        return ""
+    saved = _flat(recorded, "RAE.TRANSLATOR.")
+    current = _flat(translator_keys, "RAE.TRANSLATOR.")
+    return "; ".join(f"{key} = {value!r} in the file, {current[key]!r} in the config"
+                     for key, value in saved.items() if key in current and current[key] != value)
 
 
 def load_module_weights(module: torch.nn.Module, payload: dict, prefix: str, path, config_key: str) -> None:

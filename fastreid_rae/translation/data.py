@@ -3,7 +3,7 @@
 The image lists come from the checked dataset builder (``build_dataset``, DATASETS.ROOT); the
 two domains are sampled independently (CycleGAN needs no pairs and no labels).
 """
-from typing import Iterator, List, Sequence
+from typing import Iterator, List, Sequence, Tuple
 
 import torch
 import torchvision.transforms as T
@@ -12,13 +12,29 @@ from torch.utils.data import BatchSampler, DataLoader, Dataset
 
 from ..data.datasets import build_dataset
 from ..data.streams import SeededSamples, ShuffledStreamSampler
+from ..errors import ConfigError
 
 
 def single_source_name(cfg) -> str:
     if len(cfg.DATASETS.NAMES) != 1:
-        raise ValueError(f"PT-hat translates one source set: DATASETS.NAMES must hold one name, "
-                         f"got {list(cfg.DATASETS.NAMES)}")
+        raise ConfigError(f"PT-hat translates one source set: DATASETS.NAMES must hold one name, "
+                          f"got {list(cfg.DATASETS.NAMES)}")
     return cfg.DATASETS.NAMES[0]
+
+
+def domain_names(cfg) -> Tuple[str, str]:
+    """(source, target): the sets the translator learns to map between."""
+    if not cfg.DATASETS.TARGET:
+        raise ConfigError("the PT-hat translator learns source -> target style: DATASETS.TARGET is "
+                          "empty; expected the target dataset, e.g. Market1501")
+    return single_source_name(cfg), cfg.DATASETS.TARGET
+
+
+def check_fills_a_batch(cfg, name: str, paths: Sequence[str]) -> None:
+    batch = cfg.RAE.TRANSLATOR.IMS_PER_BATCH
+    if len(paths) < batch:
+        raise ConfigError(f"RAE.TRANSLATOR.IMS_PER_BATCH is {batch}, but {name} under DATASETS.ROOT "
+                          f"{cfg.DATASETS.ROOT!r} has {len(paths)} training images; lower it")
 
 
 def train_image_paths(name: str, root: str) -> List[str]:
@@ -72,15 +88,12 @@ def build_unpaired_streams(cfg, start: int = 0):
     """``(source, target)`` endless batch iterators over the training images of
     DATASETS.NAMES[0] and DATASETS.TARGET, at INPUT.SIZE_TRAIN, each past its first ``start``
     images."""
-    if not cfg.DATASETS.TARGET:
-        raise ValueError("the PT-hat translator learns source -> target style: set DATASETS.TARGET")
     keys, size = cfg.RAE.TRANSLATOR, cfg.INPUT.SIZE_TRAIN
     workers = cfg.DATALOADER.NUM_WORKERS
-    source = train_image_paths(single_source_name(cfg), cfg.DATASETS.ROOT)
-    target = train_image_paths(cfg.DATASETS.TARGET, cfg.DATASETS.ROOT)
-    for name, paths in ((single_source_name(cfg), source), (cfg.DATASETS.TARGET, target)):
-        if len(paths) < keys.IMS_PER_BATCH:
-            raise ValueError(f"RAE.TRANSLATOR.IMS_PER_BATCH is {keys.IMS_PER_BATCH}, but {name} under "
-                             f"DATASETS.ROOT {cfg.DATASETS.ROOT!r} has {len(paths)} training images")
+    source_name, target_name = domain_names(cfg)
+    source = train_image_paths(source_name, cfg.DATASETS.ROOT)
+    target = train_image_paths(target_name, cfg.DATASETS.ROOT)
+    for name, paths in ((source_name, source), (target_name, target)):
+        check_fills_a_batch(cfg, name, paths)
     return (endless_batches(source, size, keys.IMS_PER_BATCH, workers, seed=0, start=start),
             endless_batches(target, size, keys.IMS_PER_BATCH, workers, seed=1, start=start))

@@ -8,6 +8,7 @@ convolutional: any H, W divisible by 2^NUM_DOWNSAMPLING.
 from fastreid.config import configurable
 from torch import nn
 
+from ..errors import ConfigError
 from .registry import GENERATOR_REGISTRY
 
 
@@ -60,12 +61,14 @@ class ResnetGenerator(nn.Module):
         return {"base_channels": keys.BASE_CHANNELS, "num_downsampling": keys.NUM_DOWNSAMPLING,
                 "num_blocks": keys.NUM_BLOCKS}
 
-    def forward(self, images):
-        height, width = images.shape[-2:]
+    def check_size(self, height: int, width: int) -> None:
         if height % self.size_multiple or width % self.size_multiple:
-            raise ValueError(
+            raise ConfigError(
                 f"the translator's generator needs H and W divisible by {self.size_multiple} "
                 f"(2^RAE.TRANSLATOR.GENERATOR.NUM_DOWNSAMPLING), got {height} x {width}; "
                 f"change INPUT.SIZE_TRAIN / INPUT.SIZE_TEST"
             )
+
+    def forward(self, images):
+        self.check_size(*images.shape[-2:])
         return self.layers(images)

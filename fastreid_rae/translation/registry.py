@@ -8,7 +8,8 @@ from fastreid.utils.registry import Registry
 GENERATOR_REGISTRY = Registry("RAE_TRANSLATOR_GENERATOR")
 GENERATOR_REGISTRY.__doc__ = """
 Image-to-image generators G_s2t, G_t2s: called as ``obj(cfg)``, map N x 3 x H x W images in
-[-1, 1] to images of the same shape in [-1, 1].
+[-1, 1] to images of the same shape in [-1, 1]; ``check_size(H, W)`` raises a ConfigError for
+a size they cannot map (checked before training starts).
 """
 
 PATCH_DISCRIMINATOR_REGISTRY = Registry("RAE_TRANSLATOR_DISCRIMINATOR")

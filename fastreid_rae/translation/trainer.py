@@ -7,7 +7,8 @@ from typing import Dict, Optional
 import torch
 from tqdm import tqdm
 
-from .checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from ..compat import CheckpointLoadError
+from .checkpoint import CHECKPOINT_NAME, config_differences, load_checkpoint, save_checkpoint
 from .data import build_unpaired_streams
 from .step import CycleGANStep
 from .translator import build_translator
@@ -40,6 +41,8 @@ class TranslatorTrainer:
         self.device = torch.device(cfg.MODEL.DEVICE)
         self.checkpoint_path = Path(output_dir) / CHECKPOINT_NAME
         self.translator = build_translator(cfg).to(self.device)
+        # before the first batch: a size the generator cannot map back failed at iteration 1
+        self.translator.generator_s2t.check_size(*cfg.INPUT.SIZE_TRAIN)
         self.step = CycleGANStep.from_config(cfg, self.translator)
         self.max_iter = keys.MAX_ITER
         self.checkpoint_period = keys.CHECKPOINT_PERIOD
@@ -101,6 +104,19 @@ class TranslatorTrainer:
         iteration. The data streams continue where they were: the run goes on exactly."""
         path = path or self.checkpoint_path
         payload = load_checkpoint(str(path), "the translator checkpoint to resume from")
+        try:
+            self._load_state(payload, path)
+        except (KeyError, RuntimeError, ValueError, TypeError) as error:
+            # torch's own message lists every tensor over many lines; the keys say why
+            why = config_differences(payload, self.cfg.RAE.TRANSLATOR) or str(error).strip().splitlines()[0]
+            raise CheckpointLoadError(f"translator checkpoint '{path}' does not fit the translator built "
+                                      f"from the config ({why}); expected one written by "
+                                      f"tools/train_translator.py with this config") from None
+        self._streams = None
+        logger.info("resumed the translator from %s at iteration %d", path, self.iteration)
+        return self.iteration
+
+    def _load_state(self, payload: dict, path) -> None:
         self.translator.load_state_dict(payload["model"])
         for name, optimizer in self.step.optimizers().items():
             optimizer.load_state_dict(payload[name])
@@ -112,7 +128,4 @@ class TranslatorTrainer:
         else:
             logger.warning("%s holds no image pools (written by an older version): the discriminators "
                            "restart from an empty history", path)
-        self.iteration = payload["iteration"]
-        self._streams = None
-        logger.info("resumed the translator from %s at iteration %d", path, self.iteration)
-        return self.iteration
+        self.iteration = int(payload["iteration"])

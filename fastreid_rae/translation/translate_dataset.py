@@ -14,7 +14,7 @@ import os
 import shutil
 from collections import defaultdict
 from pathlib import Path
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Sequence
 
 import torch
 from fastreid.data.data_utils import read_image
@@ -22,6 +22,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..data.datasets import resolve_root
+from ..errors import ConfigError
 from .data import single_source_name, to_translator_space, train_image_paths
 
 logger = logging.getLogger(__name__)
@@ -60,6 +61,33 @@ def _translate_files(generator, paths: List[str], root: str, out_dir: str, size,
             translated.save(target, **({"quality": 95} if jpeg else {}))  # PIL's default 75 blurs
 
 
+def _inside(path, folder) -> bool:
+    return Path(os.path.realpath(path)).is_relative_to(os.path.realpath(folder))
+
+
+def check_translated_root(cfg, out_root, overwrite: bool, keep: Sequence[str] = ()) -> None:
+    """``out_root`` may receive a translated set: outside DATASETS.ROOT (the mirror of the
+    root would contain the tree being written); and, since an existing one is deleted first,
+    only with ``overwrite`` and only when it is a translated set itself (translation.json),
+    holding neither DATASETS.ROOT nor a folder of ``keep`` (the translator's own run)."""
+    root = resolve_root(cfg.DATASETS.ROOT)
+    flag = "--translate"
+    if _inside(out_root, root):
+        raise ConfigError(f"{flag} '{out_root}' lies inside DATASETS.ROOT '{root}'; expected a folder "
+                          f"outside it")
+    for folder, what in [(root, "DATASETS.ROOT"), *((folder, "--output-dir") for folder in keep)]:
+        if _inside(folder, out_root):
+            raise ConfigError(f"{flag} '{out_root}' holds {what} '{folder}', which replacing it would "
+                              f"delete; expected a folder of its own")
+    if not os.path.exists(out_root):
+        return
+    if not overwrite:
+        raise ConfigError(f"{flag} '{out_root}' exists; pass --overwrite to replace it (overwrite=True)")
+    if not os.path.isfile(os.path.join(out_root, MANIFEST_NAME)):
+        raise ConfigError(f"{flag} '{out_root}' exists and is not a translated set (no {MANIFEST_NAME}); "
+                          f"--overwrite replaces only a folder this tool wrote: expected a new folder")
+
+
 def translate_source_train_set(cfg, generator, out_root, *, checkpoint: Optional[str] = None,
                                batch_size: int = 32, overwrite: bool = False, progress: bool = True) -> Path:
     """Translate DATASETS.NAMES[0]'s training split (under DATASETS.ROOT) into ``out_root``
@@ -69,12 +97,8 @@ def translate_source_train_set(cfg, generator, out_root, *, checkpoint: Optional
     name = single_source_name(cfg)
     root = resolve_root(cfg.DATASETS.ROOT)
     out_root = Path(out_root)
-    if Path(os.path.abspath(out_root)).is_relative_to(os.path.abspath(root)):
-        # the mirror of the root would then contain the tree being written
-        raise ValueError(f"the translated root {out_root} must lie outside DATASETS.ROOT {root}")
+    check_translated_root(cfg, out_root, overwrite)
     if out_root.exists():
-        if not overwrite:
-            raise FileExistsError(f"{out_root} exists; pass overwrite=True (--overwrite) to replace it")
         shutil.rmtree(out_root)
     partial = out_root.with_name(out_root.name + ".partial")
     if partial.exists():  # left by an interrupted run
