@@ -10,7 +10,7 @@ import torchvision.transforms as T
 from fastreid.data.data_utils import read_image
 from torch.utils.data import BatchSampler, DataLoader, Dataset
 
-from ..data.datasets import build_dataset
+from ..data.datasets import build_dataset, dataset_arguments
 from ..data.streams import SeededSamples, ShuffledStreamSampler
 
 
@@ -21,9 +21,10 @@ def single_source_name(cfg) -> str:
     return cfg.DATASETS.NAMES[0]
 
 
-def train_image_paths(name: str, root: str) -> List[str]:
-    """File paths of ``name``'s training split, in the dataset's order."""
-    return [item[0] for item in build_dataset(name, root).train]
+def train_image_paths(name: str, root: str, **dataset_kwargs) -> List[str]:
+    """File paths of ``name``'s training split, in the dataset's order (``dataset_kwargs``:
+    what the dataset reads from the config, ``dataset_arguments``)."""
+    return [item[0] for item in build_dataset(name, root, **dataset_kwargs).train]
 
 
 def to_translator_space(size: Sequence[int], flip: bool = False) -> T.Compose:
@@ -77,7 +78,8 @@ def build_unpaired_streams(cfg, start: int = 0):
     keys, size = cfg.RAE.TRANSLATOR, cfg.INPUT.SIZE_TRAIN
     workers = cfg.DATALOADER.NUM_WORKERS
     source = train_image_paths(single_source_name(cfg), cfg.DATASETS.ROOT)
-    target = train_image_paths(cfg.DATASETS.TARGET, cfg.DATASETS.ROOT)
+    target = train_image_paths(cfg.DATASETS.TARGET, cfg.DATASETS.ROOT,
+                               **dataset_arguments(cfg, cfg.DATASETS.TARGET))
     for name, paths in ((single_source_name(cfg), source), (cfg.DATASETS.TARGET, target)):
         if len(paths) < keys.IMS_PER_BATCH:
             raise ValueError(f"RAE.TRANSLATOR.IMS_PER_BATCH is {keys.IMS_PER_BATCH}, but {name} under "
