@@ -225,6 +225,22 @@ def add_rae_config(cfg):
     # log pseudo-label quality). Empty: source-only training, i.e. direct transfer. The
     # labelled source sets are fastreid's DATASETS.NAMES, the target test set DATASETS.TESTS.
     _C.DATASETS.TARGET = ""
+    # Your own camera network: DATASETS.TARGET "UnlabelledFolder" reads a folder tree of
+    # pedestrian crops with no identities (docs/datasets.md, "Your own camera network").
+    _C.DATASETS.FOLDER = CN()
+    # The crops' folder; a relative path is under DATASETS.ROOT (the sources' root).
+    _C.DATASETS.FOLDER.PATH = ""
+    # Each crop's camera, searched in its path relative to PATH: a regex with a named group
+    # (?P<camid>...) and, for JVTC's camera-temporal term, (?P<frame>...), e.g.
+    # "c(?P<camid>\d+)_(?P<frame>\d+)". Every crop must match: a crop without a camera
+    # cannot be placed, and dropping it silently would hide a wrong pattern.
+    _C.DATASETS.FOLDER.CAMERA_PATTERN = ""
+    # Or a CSV file of path,camid[,frame] rows (paths relative to PATH; relative CSV path
+    # under PATH too), for names that carry no camera. Exactly one of the two is given.
+    _C.DATASETS.FOLDER.CAMERA_CSV = ""
+    # [height, width] in pixels below which a crop is refused before training: a detector's
+    # slivers and thumbnails upscaled to INPUT.SIZE_TRAIN hold no identity to learn.
+    _C.DATASETS.FOLDER.MIN_SIZE = [32, 16]
 
     # ---- evaluation -------------------------------------------------------------------
     # Memory-bounded evaluation (fastreid_rae/evaluation/chunked.py): blocks of queries are

@@ -23,6 +23,7 @@ from fastreid.layers import any_softmax, pooling
 from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
 
 from .config import add_rae_config, config_value
+from .data.datasets.unlabelled_folder import camera_pattern_problem
 from .engine.config_loading import ConfigError
 from .evaluation.chunked import MATMULS
 from .modeling.registry import RECONSTRUCTION_LOSS_REGISTRY
@@ -122,6 +123,10 @@ CONSTRAINTS: Dict[str, Rule] = {
     "INPUT.AUGMIX.PROB": PROBABILITY,
     "INPUT.REA.PROB": PROBABILITY,
     "INPUT.RPT.PROB": PROBABILITY,
+    "DATASETS.FOLDER.CAMERA_PATTERN": Rule(
+        lambda value: camera_pattern_problem(value) is None,
+        "empty or a regular expression with a named group (?P<camid>...)", "c(\\d+)_"),
+    "DATASETS.FOLDER.MIN_SIZE": each(NON_NEGATIVE_INT, length=2),
     "DATALOADER.NUM_INSTANCE": POSITIVE_INT,
     "DATALOADER.NUM_WORKERS": NON_NEGATIVE_INT,
     # ---- solver (epochs, fastreid's schedules; learning rates must be finite: an inf one

@@ -32,6 +32,7 @@ from fastreid_rae.engine.config_loading import merge_config  # noqa: E402
 from fastreid_rae.engine.preflight import INPUT_ERRORS  # noqa: E402
 from fastreid_rae.engine.run_folder import left_as_found_if_refused  # noqa: E402
 from fastreid_rae.translation import TranslatorTrainer, save_translation_grid, translate_source_train_set  # noqa: E402
+from fastreid_rae.data.datasets import dataset_arguments  # noqa: E402
 from fastreid_rae.translation.data import domain_names, first_images, train_image_paths  # noqa: E402
 from fastreid_rae.translation.preflight import preflight_translator  # noqa: E402
 
@@ -82,7 +83,7 @@ def main(args):
     size = cfg.INPUT.SIZE_TRAIN
     source_name, target_name = domain_names(cfg)
     source_paths = train_image_paths(source_name, cfg.DATASETS.ROOT)
-    target_paths = train_image_paths(target_name, cfg.DATASETS.ROOT)
+    target_paths = train_image_paths(target_name, cfg.DATASETS.ROOT, **dataset_arguments(cfg, target_name))
     columns = min(args.grid_images, len(source_paths), len(target_paths))
     source, target = (first_images(paths, size, columns) for paths in (source_paths, target_paths))
     device = trainer.device

@@ -5,13 +5,14 @@ from fastreid.data import build_reid_test_loader
 from fastreid.data.common import CommDataset
 from fastreid.data.transforms import build_transforms
 
-from .datasets import build_dataset, unlabelled_target_images
+from .datasets import build_dataset, dataset_arguments, unlabelled_target_images
 from .streams import build_stream, build_stream_loader
 
 
 def build_target_images(cfg):
     """``TargetImage``s of the ``DATASETS.TARGET`` training split (camera and frame parsed)."""
-    dataset = build_dataset(cfg.DATASETS.TARGET, cfg.DATASETS.ROOT)
+    dataset = build_dataset(cfg.DATASETS.TARGET, cfg.DATASETS.ROOT,
+                            **dataset_arguments(cfg, cfg.DATASETS.TARGET))
     images = unlabelled_target_images(dataset)
     if not images:
         raise ValueError(f"DATASETS.TARGET {cfg.DATASETS.TARGET!r} has no training images under "

@@ -24,7 +24,8 @@ from ..cli import folder_problem
 from ..compat import CheckpointLoadError
 from ..config import config_value
 from ..config_constraints import check_config_values
-from ..data.datasets import DatasetLayoutError, build_dataset
+from ..data.datasets import (DatasetLayoutError, build_dataset, dataset_arguments,
+                             unlabelled_target_images)
 from ..data.datasets.naming import NAME_PATTERNS
 from ..data.streams import STREAMS, identity_stream
 from ..evaluation.results import RESULTS_FILE
@@ -33,7 +34,7 @@ from ..modeling.backbones import ImageNetWeightsError, check_imagenet_weights
 from ..modeling.backbones.mobilenet import WIDTHS as MOBILENET_WIDTH_MULTIPLIERS
 from ..modeling.fusion import FUSED_FEATURE_NORMALIZATIONS
 from ..modeling.registry import DECODER_REGISTRY, DISCRIMINATOR_REGISTRY, GAN_LOSS_REGISTRY
-from ..pseudo_labels import registered_pseudo_labelers
+from ..pseudo_labels import PSEUDO_LABEL_REGISTRY, registered_pseudo_labelers
 from ..pseudo_labels.neighbors import SEARCH_METHODS
 from ..translation.pre_pixel_transfer import source_train_root
 from .config_loading import ConfigError, did_you_mean
@@ -159,10 +160,17 @@ def check_dataset_names(cfg) -> None:
     named += [("DATASETS.TESTS", name) for name in datasets.TESTS]
     named += [("DATASETS.TARGET", datasets.TARGET)] if datasets.TARGET else []
     check_registered_datasets(named)
-    if datasets.TARGET and datasets.TARGET not in NAME_PATTERNS:
+    if datasets.TARGET and not (datasets.TARGET in NAME_PATTERNS or hasattr(
+            DATASET_REGISTRY.get(datasets.TARGET), "target_images")):
         raise ConfigError(f"DATASETS.TARGET {datasets.TARGET!r}: the backends read each target "
                           f"image's camera and frame from its file name, known only for "
-                          f"{sorted(NAME_PATTERNS)}")
+                          f"{sorted(NAME_PATTERNS)}, or from DATASETS.FOLDER for "
+                          f"'UnlabelledFolder' (your own crops)")
+    # a set without identities can neither teach nor be ranked: only a target
+    for key, name in named:
+        if key != "DATASETS.TARGET" and getattr(DATASET_REGISTRY.get(name), "unlabelled", False):
+            raise ConfigError(f"{key}: {name!r} has no identities and no query / gallery; it "
+                              f"can only be DATASETS.TARGET (evaluate on a labelled set)")
     if datasets.TARGET in datasets.NAMES:
         raise ConfigError(f"DATASETS.TARGET {datasets.TARGET!r} is also a source in DATASETS.NAMES "
                           f"{tuple(datasets.NAMES)}: adaptation needs a different, unlabelled "
@@ -176,6 +184,15 @@ def check_registered_datasets(named: Sequence[Tuple[str, str]]) -> None:
         if name not in registered:
             raise ConfigError(f"{key}: dataset {name!r} is not in fastreid's DATASET_REGISTRY"
                               f"{did_you_mean(name, registered)}; registered: {registered}")
+
+
+def check_dataset_arguments(cfg) -> None:
+    """The keys a dataset reads from the config (DATASETS.FOLDER), before its files are read."""
+    if cfg.DATASETS.TARGET:
+        try:
+            dataset_arguments(cfg, cfg.DATASETS.TARGET)
+        except ValueError as error:
+            raise ConfigError(str(error)) from None
 
 
 def check_input_sizes(cfg) -> None:
@@ -338,7 +355,7 @@ def datasets_used(cfg, eval_only: bool) -> Dict[Tuple[str, str], bool]:
 def build_checked_dataset(cfg, name: str, root: str, is_source: bool) -> ImageDataset:
     """``build_dataset`` as the trainer calls it; loaders without a layout check of ours fail
     with bare errors, which become a DatasetLayoutError naming the dataset and root."""
-    kwargs = {"combineall": cfg.DATASETS.COMBINEALL} if is_source else {}
+    kwargs = {"combineall": cfg.DATASETS.COMBINEALL} if is_source else dataset_arguments(cfg, name)
     try:
         return build_dataset(name, root, **kwargs)
     except DatasetLayoutError:
@@ -360,13 +377,18 @@ EIGHT_BIT_MODES = frozenset(("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RG
                              "CMYK", "YCbCr", "LAB", "HSV"))
 
 
-def _image_problem(path: str) -> Optional[str]:
-    """What training would fail on when it reads ``path`` as RGB (the loader forces RGB)."""
+def _image_problem(path: str, min_size: Tuple[int, int] = (0, 0)) -> Optional[str]:
+    """What training would fail on when it reads ``path`` as RGB (the loader forces RGB), or
+    a crop smaller than ``min_size`` (height, width)."""
     try:
         with Image.open(path) as image:
             if image.mode not in EIGHT_BIT_MODES:
                 return f"{path} (mode {image.mode}: not 8-bit samples; expected 8-bit RGB, " \
                        f"greyscale or palette)"
+            width, height = image.size
+            if height < min_size[0] or width < min_size[1]:
+                return f"{path} ({height} x {width} px: expected at least {min_size[0]} x " \
+                       f"{min_size[1]}, DATASETS.FOLDER.MIN_SIZE)"
             # A JPEG decoded at 1/8 scale: the whole stream is read, so a truncated file fails
             # here as it would in fastreid's read_image, at a fraction of a full decode's cost.
             image.draft("RGB", (1, 1))
@@ -378,8 +400,8 @@ def _image_problem(path: str) -> Optional[str]:
     return None
 
 
-def check_images_readable(name: str, paths: Iterable[str]) -> None:
-    problems = [problem for problem in map(_image_problem, paths) if problem]
+def check_images_readable(name: str, paths: Iterable[str], min_size: Tuple[int, int] = (0, 0)) -> None:
+    problems = [problem for problem in (_image_problem(path, min_size) for path in paths) if problem]
     if problems:
         shown = "\n".join(f"  - {problem}" for problem in _first_few(problems))
         raise DatasetLayoutError(
@@ -404,15 +426,40 @@ def check_source_fills_a_batch(cfg, sources: Sequence[ImageDataset]) -> None:
                           f"lower SOLVER.IMS_PER_BATCH")
 
 
+def check_target_side_information(cfg, target: ImageDataset) -> None:
+    """The backend's needs (RAE.PSEUDO_LABEL.NAME: cameras, frames) against what the target's
+    images carry; else the backend fails at the first pseudo-labelling, after the source
+    pre-training epochs."""
+    backend = cfg.RAE.PSEUDO_LABEL.NAME
+    requires = PSEUDO_LABEL_REGISTRY.get(backend)(cfg).requires
+    images = unlabelled_target_images(target)
+    cameras = sorted({image.camid for image in images})
+    if "camids" in requires and len(cameras) < 2:
+        raise DatasetLayoutError(
+            f"DATASETS.TARGET {cfg.DATASETS.TARGET!r}: all {len(images)} images are from camera "
+            f"{cameras[0]} (e.g. {images[0].path}), but RAE.PSEUDO_LABEL.NAME {backend!r} "
+            f"models the time between cameras; expected at least two cameras, or a backend "
+            f"without cameras (e.g. 'dbscan')")
+    no_frame = next((image.path for image in images if image.frame is None), None)
+    if "frames" in requires and no_frame is not None:
+        raise DatasetLayoutError(
+            f"{no_frame}: no frame number, but RAE.PSEUDO_LABEL.NAME {backend!r} needs every "
+            f"target image's frame; expected a (?P<frame>...) group in DATASETS.FOLDER."
+            f"CAMERA_PATTERN or a frame column in DATASETS.FOLDER.CAMERA_CSV, or a backend "
+            f"without time (e.g. 'dbscan')")
+
+
 def check_datasets_on_disk(cfg, eval_only: bool) -> None:
     sources = []
     for (name, root), is_source in datasets_used(cfg, eval_only).items():
         dataset = build_checked_dataset(cfg, name, root, is_source)
         paths = dataset_image_paths(dataset)
         logger.info(f"preflight: checking the {len(paths)} images of {name}")
-        check_images_readable(name, paths)
+        check_images_readable(name, paths, getattr(dataset, "min_image_size", (0, 0)))
         if is_source:
             sources.append(dataset)
+        elif name == cfg.DATASETS.TARGET and not eval_only:
+            check_target_side_information(cfg, dataset)
     if not eval_only:
         check_source_fills_a_batch(cfg, sources)
 
@@ -434,6 +481,7 @@ def preflight(cfg, args) -> None:
     check_named_choices(cfg)
     check_rae_switches(cfg)
     check_dataset_names(cfg)
+    check_dataset_arguments(cfg)
     check_input_sizes(cfg)
     check_device(cfg, args.num_gpus)
     check_weights(cfg, eval_only)

@@ -2,11 +2,14 @@
 for pseudo-labels, re-initialise the target classifiers from the cluster centres (Enc's from
 Enc's features; the fusion head's from the fused features, RAE.FUSION.TARGET_CLASSIFIER_FROM_CENTERS),
 and give the step a new target stream over the inliers; nothing in the source pre-training
-epochs.
+epochs. Each pseudo-labelling is logged (log.txt, metrics.json, tensorboard) with figures that
+need no identities (cluster sizes, cameras per cluster, change from the last labels), and,
+where the target's identities are known, with its agreement with them.
 
 The epoch's labels are part of the checkpoint (``state_dict``): a run resumed mid-epoch
 continues on them, without clustering again."""
 import logging
+from typing import Optional
 
 import numpy as np
 import torch
@@ -17,7 +20,8 @@ from tqdm import tqdm
 
 from ..data.streams import derived_seed
 from ..data.target import build_pseudo_labelled_loader, build_target_feature_loader
-from ..pseudo_labels import PseudoLabels, build_pseudo_labeler, cluster_centers, pseudo_label_quality
+from ..pseudo_labels import (PseudoLabels, build_pseudo_labeler, cluster_centers,
+                             label_free_quality, pseudo_label_quality)
 from .distributed import average_buffers, unwrap
 from .divergence import check_model_finite
 
@@ -32,6 +36,11 @@ def _gather_features(features: torch.Tensor) -> torch.Tensor:
     if comm.get_world_size() == 1:
         return features
     return torch.cat(comm.all_gather(features))
+
+
+def _known(values) -> Optional[np.ndarray]:
+    values = list(values)
+    return None if any(value is None for value in values) else np.array(values)
 
 
 class PseudoLabelHook(HookBase):
@@ -51,8 +60,10 @@ class PseudoLabelHook(HookBase):
             self.feature_kinds.append("fusion")
         self.feature_loader = build_target_feature_loader(cfg, target_images)
         self.camids = np.array([image.camid for image in target_images])
-        self.frames = np.array([image.frame for image in target_images])
-        self.true_pids = np.array([image.true_pid for image in target_images])
+        # None where the target does not know them (your own cameras): frames are optional,
+        # and without identities only the label-free figures are logged
+        self.frames = _known(image.frame for image in target_images)
+        self.true_pids = _known(image.true_pid for image in target_images)
         self.min_inliers = cfg.SOLVER.IMS_PER_BATCH
         # an identity-sampled batch needs P distinct identities
         self.min_clusters = max(2, cfg.SOLVER.IMS_PER_BATCH // cfg.DATALOADER.NUM_INSTANCE)
@@ -101,8 +112,9 @@ class PseudoLabelHook(HookBase):
                            self.trainer.checkpointer)
         features = self._extract_features(self.trainer.model)
         result = self._shared_assignment(features["encoder"])
+        previous = self.labels
         self.labels, self.labels_epoch = result.labels, epoch
-        self._log(epoch, result)
+        self._log(epoch, result, previous)
         if result.num_clusters >= self.min_clusters and not self.labeler.provides_loss:
             rae = unwrap(self.trainer.model)
             fusion_centers = None
@@ -130,20 +142,27 @@ class PseudoLabelHook(HookBase):
             self.labeler.load_state_dict(labeler_state)
         return result
 
-    def _log(self, epoch: int, result: PseudoLabels) -> None:
-        quality = pseudo_label_quality(result.labels, self.true_pids)
-        scalars = dict(pseudo_clusters=result.num_clusters,
-                       pseudo_outlier_share=result.num_outliers / len(result.labels),
-                       pseudo_ari=quality["ari"], pseudo_precision=quality["precision"],
-                       pseudo_recall=quality["recall"])
-        message = (f"epoch {epoch}: {result.num_clusters} pseudo-identities, "
-                   f"{result.num_outliers}/{len(result.labels)} outliers; against the "
-                   f"target's hidden ids: ARI {quality['ari']:.3f}, pair precision "
-                   f"{quality['precision']:.3f}, recall {quality['recall']:.3f}")
+    def _log(self, epoch: int, result: PseudoLabels, previous: Optional[np.ndarray] = None) -> None:
+        figures = label_free_quality(result.labels, self.camids, previous)
+        scalars = {f"pseudo_{name}": value for name, value in figures.items()}
+        message = (f"epoch {epoch}: {figures['clusters']} pseudo-identities, "
+                   f"{result.num_outliers}/{len(result.labels)} outliers; cluster sizes "
+                   f"{figures['size_min']} / {figures['size_median']:g} / {figures['size_max']} "
+                   f"(min / median / max), {figures['singleton_share']:.1%} singletons, the "
+                   f"largest {figures['largest_share']:.1%} of the images; "
+                   f"{figures['multi_camera_share']:.1%} span several cameras")
+        if "ari_to_previous" in figures:
+            message += f"; ARI {figures['ari_to_previous']:.3f} against the last labels"
+        if self.true_pids is not None:
+            quality = pseudo_label_quality(result.labels, self.true_pids)
+            scalars.update(pseudo_ari=quality["ari"], pseudo_precision=quality["precision"],
+                           pseudo_recall=quality["recall"])
+            message += (f"; against the target's hidden ids: ARI {quality['ari']:.3f}, pair "
+                        f"precision {quality['precision']:.3f}, recall {quality['recall']:.3f}")
         if result.neighbor_search is not None:  # the k-NN search's own check, never silent
             scalars.update(result.neighbor_search.scalars())
             message += f"; {result.neighbor_search.summary()}"
-        positives = self.labeler.positive_pair_quality(self.true_pids)
+        positives = None if self.true_pids is None else self.labeler.positive_pair_quality(self.true_pids)
         if positives is not None:
             scalars.update(pseudo_positive_precision=positives["precision"],
                            pseudo_positive_recall=positives["recall"])

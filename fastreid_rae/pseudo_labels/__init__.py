@@ -16,7 +16,7 @@ from .memory_contrast import MemoryContrastPseudoLabeler
 
 from .jaccard import jaccard_distance, k_reciprocal_jaccard
 from .neighbors import knn_recall, knn_search
-from .quality import pseudo_label_quality
+from .quality import label_free_quality, pseudo_label_quality
 
 __all__ = [
     "PSEUDO_LABEL_REGISTRY",
@@ -34,5 +34,6 @@ __all__ = [
     "k_reciprocal_jaccard",
     "knn_search",
     "knn_recall",
+    "label_free_quality",
     "pseudo_label_quality",
 ]

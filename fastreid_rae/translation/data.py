@@ -10,7 +10,7 @@ import torchvision.transforms as T
 from fastreid.data.data_utils import read_image
 from torch.utils.data import BatchSampler, DataLoader, Dataset
 
-from ..data.datasets import build_dataset
+from ..data.datasets import build_dataset, dataset_arguments
 from ..data.streams import SeededSamples, ShuffledStreamSampler
 from ..errors import ConfigError
 
@@ -37,9 +37,10 @@ def check_fills_a_batch(cfg, name: str, paths: Sequence[str]) -> None:
                           f"{cfg.DATASETS.ROOT!r} has {len(paths)} training images; lower it")
 
 
-def train_image_paths(name: str, root: str) -> List[str]:
-    """File paths of ``name``'s training split, in the dataset's order."""
-    return [item[0] for item in build_dataset(name, root).train]
+def train_image_paths(name: str, root: str, **dataset_kwargs) -> List[str]:
+    """File paths of ``name``'s training split, in the dataset's order (``dataset_kwargs``:
+    what the dataset reads from the config, ``dataset_arguments``)."""
+    return [item[0] for item in build_dataset(name, root, **dataset_kwargs).train]
 
 
 def to_translator_space(size: Sequence[int], flip: bool = False) -> T.Compose:
@@ -92,7 +93,7 @@ def build_unpaired_streams(cfg, start: int = 0):
     workers = cfg.DATALOADER.NUM_WORKERS
     source_name, target_name = domain_names(cfg)
     source = train_image_paths(source_name, cfg.DATASETS.ROOT)
-    target = train_image_paths(target_name, cfg.DATASETS.ROOT)
+    target = train_image_paths(target_name, cfg.DATASETS.ROOT, **dataset_arguments(cfg, target_name))
     for name, paths in ((source_name, source), (target_name, target)):
         check_fills_a_batch(cfg, name, paths)
     return (endless_batches(source, size, keys.IMS_PER_BATCH, workers, seed=0, start=start),

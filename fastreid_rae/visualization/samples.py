@@ -7,7 +7,7 @@ from fastreid.data import build_reid_test_loader
 from fastreid.data.common import CommDataset
 from fastreid.data.transforms import build_transforms
 
-from ..data.datasets import build_dataset
+from ..data.datasets import build_dataset, dataset_arguments
 from .errors import VisualizationError
 
 SPLITS = ("train", "query", "gallery")
@@ -22,7 +22,7 @@ def dataset_split(cfg, name: str, split: str) -> List[Item]:
     if not name:
         raise VisualizationError(f"no dataset name to read the {split!r} split of (check DATASETS.NAMES / "
                          "DATASETS.TARGET / DATASETS.TESTS in the model's config)")
-    items = list(getattr(build_dataset(name, cfg.DATASETS.ROOT), split))
+    items = list(getattr(build_dataset(name, cfg.DATASETS.ROOT, **dataset_arguments(cfg, name)), split))
     if not items:
         raise VisualizationError(f"dataset {name!r} under {cfg.DATASETS.ROOT or '$FASTREID_DATASETS'} has no "
                          f"{split} images")

@@ -21,3 +21,11 @@ def build_dataset(name: str, root: Optional[str] = None, **kwargs) -> ImageDatas
     if name in FASTREID_LAYOUTS:
         scan_dataset(root, FASTREID_LAYOUTS[name])
     return dataset_class(root=root, **kwargs)
+
+
+def dataset_arguments(cfg, name: str) -> dict:
+    """Keyword arguments a dataset reads from the config (detectron2's ``from_config``): none
+    for a dataset on a fixed layout, the DATASETS.FOLDER keys for ``UnlabelledFolder``.
+    A ValueError names the key that is missing or contradicts another."""
+    from_config = getattr(DATASET_REGISTRY.get(name), "from_config", None)
+    return from_config(cfg) if from_config else {}
