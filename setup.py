@@ -5,6 +5,8 @@ fastreid 1.4.0 itself is not listed: it pins torch==1.13.1, which cannot install
 """
 from setuptools import find_packages, setup
 
+DEPLOY = ["onnx>=1.16", "onnxruntime>=1.18"]
+
 setup(
     name="fastreid-rae",
     version="0.1.0",
@@ -29,5 +31,10 @@ setup(
         "opencv-python-headless",  # fastreid's dependency; the synthetic world's blur and resizing
         "numpy",
     ],
-    extras_require={"test": ["pytest>=7"]},
+    extras_require={
+        # tools/export.py's ONNX export (onnx) and its check, search of an export without
+        # torch (onnxruntime); `make test` runs the export tests, so the test extra pulls them in
+        "deploy": DEPLOY,
+        "test": ["pytest>=7"] + DEPLOY,
+    },
 )
