@@ -6,6 +6,7 @@ CPU-sized: ResNet-18 (configs/RAE/synthetic/Base-RAE-cpu.yml) on 32 x 16 images 
 follows the images' size; 64 x 32, the config's, where a test is about shapes); one shape-only
 test builds the paper's ResNet-50 at 256 x 128.
 """
+import copy
 from pathlib import Path
 
 import pytest
@@ -364,7 +365,7 @@ def test_fusion_update_decoder_false_leaves_dec_to_its_own_terms(pixel, fusion):
 
 
 def second_pass_statistics(model):
-    return [dict(layer.named_buffers()) for layer in model.second_pass_norm.layers]
+    return [dict(layer.named_buffers()) for layer in model.second_pass_norm.layers.values()]
 
 
 @pytest.mark.parametrize("fusion_updates_encoder", [True, False])
@@ -454,7 +455,13 @@ def test_eval_feature_is_algorithm2_recomputed_by_hand():
         f_t = model.backbone((images - mean) / std)  # 1. F^t = Enc(I^t)
         i_t2s = model.decoder(f_t)  # 2. I^t2s = Dec(F^t)
         pixels = (F.interpolate(i_t2s, size=SIZE, mode="bilinear", align_corners=False) + 1) * 127.5
-        f_t2s = model.backbone((pixels - mean) / std)  # 3. F^t2s = Enc(I^t2s)
+        second_pass = copy.deepcopy(model.backbone)  # 3. F^t2s = Enc(I^t2s), with the pass's own BN statistics
+        for name, norm in second_pass.named_modules():
+            if isinstance(norm, nn.BatchNorm2d):
+                own = model.second_pass_norm.layers[name.replace(".", "__")]
+                norm.running_mean.copy_(own.running_mean)
+                norm.running_var.copy_(own.running_var)
+        f_t2s = second_pass((pixels - mean) / std)
         pooling = model.fusion.pooling
         u = pooling.left_projection.weight[:, :, 0, 0]
         v = pooling.right_projection.weight[:, :, 0, 0]

@@ -11,7 +11,7 @@ in evaluation. Enc's weights, BN affine parameters included, stay shared (docs/m
 "BN statistics of the re-encoding").
 """
 from contextlib import contextmanager
-from typing import List
+from typing import Dict
 
 import torch
 from torch import nn
@@ -19,9 +19,11 @@ from torch import nn
 _STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
 
 
-def _tracking_batch_norms(encoder: nn.Module) -> List[nn.modules.batchnorm._BatchNorm]:
-    return [m for m in encoder.modules()
-            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
+def _tracking_batch_norms(encoder: nn.Module) -> Dict[str, nn.modules.batchnorm._BatchNorm]:
+    """Enc's BN layers by name, "." -> "__" (a module name cannot hold a dot): the second
+    set's checkpoint keys follow Enc's, so a checkpoint of another Enc is named by layer."""
+    return {name.replace(".", "__"): m for name, m in encoder.named_modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats}
 
 
 class _Statistics(nn.Module):
@@ -41,7 +43,7 @@ class SecondPassNorm(nn.Module):
 
     def __init__(self, encoder: nn.Module):
         super().__init__()
-        self.layers = nn.ModuleList(_Statistics(norm) for norm in _tracking_batch_norms(encoder))
+        self.layers = nn.ModuleDict({name: _Statistics(norm) for name, norm in _tracking_batch_norms(encoder).items()})
         # an integer, not a bool: buffers are broadcast across ranks (engine/distributed.py)
         self.register_buffer("seeded", torch.tensor(0))
 
@@ -50,27 +52,27 @@ class SecondPassNorm(nn.Module):
         """Within the block, ``encoder``'s BN layers read (eval) and update (train) these
         statistics; Enc's own are put back on exit, untouched."""
         norms = _tracking_batch_norms(encoder)
-        if len(norms) != len(self.layers):
-            raise ValueError(f"the encoder has {len(norms)} BN layers, the second pass's statistics "
-                             f"{len(self.layers)}: they were built for another encoder")
+        if norms.keys() != self.layers.keys():
+            raise ValueError("the second pass's BN statistics were built for another encoder: "
+                             f"{sorted(norms.keys() ^ self.layers.keys())[:3]} differ")
         if encoder.training and not self.seeded:
             self._copy_from(norms)
         if not self.seeded:  # evaluation before any second pass was trained: Enc's statistics
             yield encoder
             return
-        saved = [{name: norm._buffers[name] for name in _STATISTICS} for norm in norms]
+        saved = {layer: {name: norm._buffers[name] for name in _STATISTICS} for layer, norm in norms.items()}
         try:
-            for norm, statistics in zip(norms, self.layers):
+            for layer, norm in norms.items():
                 for name in _STATISTICS:
-                    norm._buffers[name] = statistics._buffers[name]
+                    norm._buffers[name] = self.layers[layer]._buffers[name]
             yield encoder
         finally:
-            for norm, buffers in zip(norms, saved):
-                norm._buffers.update(buffers)
+            for layer, buffers in saved.items():
+                norms[layer]._buffers.update(buffers)
 
     @torch.no_grad()
     def _copy_from(self, norms) -> None:
-        for norm, statistics in zip(norms, self.layers):
+        for layer, norm in norms.items():
             for name in _STATISTICS:
-                statistics._buffers[name].copy_(norm._buffers[name])
+                self.layers[layer]._buffers[name].copy_(norm._buffers[name])
         self.seeded.fill_(1)
