@@ -1,7 +1,6 @@
 """tools/export.py and fastreid_rae.deploy.export: the TorchScript and ONNX files compute the
 model's own test feature (Algorithm 2's fused one, or Enc's) from image files read as the
 evaluation reads them, for any batch size, in a Python that cannot import fastreid."""
-import importlib.util
 import json
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from fastreid_rae.deploy import FeatureModel, feature_name, read_batch, read_ima
 from fastreid_rae.visualization import ModelSource, load_config
 from fastreid_rae.visualization.features import extract_features
 
-from .conftest import REPO_ROOT
+from .tool_loading import load_tool
 from .deploy_run import make_run, write_images
 
 TOLERANCE = 1e-4
@@ -60,10 +59,7 @@ np.savez(outputs, all=run(images), first=run(images[:1]))
 
 @pytest.fixture(scope="module")
 def export_tool():
-    spec = importlib.util.spec_from_file_location("export_tool", REPO_ROOT / "tools" / "export.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    return load_tool("export.py").main
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """fastreid_rae.deploy's index and search, and tools/search.py: an index answers as an exact
 search over the model's own features would, round-trips through its files, and refuses a
 model, an index or an image it cannot serve with an error naming it."""
-import importlib.util
 import dataclasses
 import json
 
@@ -16,7 +15,7 @@ from fastreid_rae.deploy import DeployError, FeatureIndex, ModelSignature, list_
 from fastreid_rae.deploy.index import INDEX_FILE, MANIFEST_FILE
 from fastreid_rae.visualization.ranklist import ranklist_layout
 
-from .conftest import REPO_ROOT
+from .tool_loading import load_tool
 from .deploy_run import make_run, write_images
 
 SIGNATURE = ModelSignature("ab" * 32, "fusion", 8, (32, 16))
@@ -25,10 +24,7 @@ SIGNATURE = ModelSignature("ab" * 32, "fusion", 8, (32, 16))
 @pytest.fixture(scope="module")
 def search_tool():
     """tools/search.py's ``main(argv)``, run in this process (no interpreter start-up)."""
-    spec = importlib.util.spec_from_file_location("search_tool", REPO_ROOT / "tools" / "search.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    return load_tool("search.py").main
 
 
 @pytest.fixture(scope="module")

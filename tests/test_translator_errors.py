@@ -2,7 +2,6 @@
 before it trains, and nothing already written is deleted or rewritten (docs/errors.md,
 "tools/train_translator.py"). Nothing is trained: each case is refused before the first step.
 """
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -18,6 +17,7 @@ from fastreid_rae.translation import TranslatorTrainer
 from fastreid_rae.translation.data import train_image_paths
 
 from .conftest import REPO_ROOT
+from .tool_loading import load_tool
 from .test_errors import assert_same_tree, merged, world_copy, write
 
 CONFIG = REPO_ROOT / "configs/RAE/synthetic/duke2market.yml"
@@ -27,10 +27,7 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("train_translator", REPO_ROOT / "tools/train_translator.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool("train_translator.py")
 
 
 def arguments(world, out, *flags, opts=()):
