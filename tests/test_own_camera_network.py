@@ -3,8 +3,9 @@ identities as the target domain; its errors, raised by pre-flight before a run w
 anything; a tiny run on it; and the same first pseudo-labels as the registered dataset of the
 same images.
 
-The folder is the tiny world's Market-like training set stripped of its identities: every
-image copied to ``<index>_c<camera>.jpg``, in the registered loader's order.
+The folder is the tiny world's Market-like training set stripped of its identities
+(``write_unlabelled_copy``): every image copied to ``<index>_c<camera>.jpg``, in the registered
+loader's order.
 """
 import json
 import logging
@@ -19,7 +20,7 @@ from sklearn.metrics import adjusted_rand_score
 import fastreid_rae  # noqa: F401
 from fastreid.utils.events import EventStorage
 from fastreid_rae.data.datasets import (DatasetLayoutError, build_dataset,
-                                        unlabelled_target_images)
+                                        unlabelled_target_images, write_unlabelled_copy)
 from fastreid_rae.engine import UDATrainer
 from fastreid_rae.engine.config_loading import ConfigError
 from fastreid_rae.engine.preflight import preflight
@@ -27,7 +28,7 @@ from fastreid_rae.engine.preflight import preflight
 from .test_errors import RAE_CONFIG, flags, merged
 from .test_uda_training import RAE_OFF, _cfg, _train
 
-PATTERN = r"_c(?P<camid>\d+)\.jpg"
+PATTERN = r"_c(?P<camid>\d+)\.jpg"  # the copy's names, written as a user would
 
 
 @pytest.fixture(scope="module")
@@ -38,9 +39,7 @@ def market_target(tiny_world):
 @pytest.fixture(scope="module")
 def stripped(market_target, tmp_path_factory):
     folder = tmp_path_factory.mktemp("own_cameras") / "crops"
-    folder.mkdir()
-    for index, image in enumerate(market_target):
-        shutil.copy(image.path, folder / f"{index:06d}_c{image.camid}.jpg")
+    write_unlabelled_copy(market_target, str(folder))
     return folder
 
 
@@ -77,6 +76,18 @@ def test_pattern_gives_every_crop_its_camera_and_nothing_else(tiny_world, stripp
     assert len({image.camid for image in images}) > 1
     assert all(image.true_pid is None and image.frame is None for image in images)
     assert dataset.query == [] and dataset.gallery == []
+
+
+def test_unlabelled_copy_is_read_back_by_the_pattern_it_returns(tmp_path, market_target):
+    copy = tmp_path / "copy"
+    pattern = write_unlabelled_copy(market_target[:5], str(copy))
+    images = folder_images(tmp_path, folder=str(copy), camera_pattern=pattern)
+    assert [image.camid for image in images] == [image.camid for image in market_target[:5]]
+    assert [open(image.path, "rb").read() for image in images] == \
+        [open(image.path, "rb").read() for image in market_target[:5]]
+    with pytest.raises(FileExistsError, match=re.escape(f"'{copy}' is not empty")):
+        write_unlabelled_copy(market_target, str(copy))
+    assert len(list(copy.iterdir())) == 5  # nothing added to the refused folder
 
 
 def test_pattern_reads_frames_and_sub_folders(tmp_path, stripped):

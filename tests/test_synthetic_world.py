@@ -1,6 +1,5 @@
 """The synthetic re-ID world: determinism, fastreid's own loaders, card, walks, look, domain gap."""
 import hashlib
-import importlib.util
 from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
@@ -19,7 +18,8 @@ from fastreid_rae.data.synthetic.render import Pose, draw_person
 from fastreid_rae.data.synthetic.seeding import Purpose, rng_for
 from fastreid_rae.data.synthetic.shapes import Canvas
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from .tool_loading import load_tool
+
 LOADERS = {"market": Market1501, "duke": DukeMTMC, "msmt": MSMT17}
 
 
@@ -344,9 +344,7 @@ def test_an_interrupted_run_leaves_no_world_that_looks_complete(tmp_path, monkey
 
 
 def test_make_synthetic_cli_writes_a_world_and_preview_sheets(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("make_synthetic", REPO_ROOT / "tools" / "make_synthetic.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("make_synthetic.py")
     root, previews = tmp_path / "world", tmp_path / "previews"
     assert tool.main(["--preset", "tiny", "--root", str(root), "--domains", "duke", "--seed", "3",
                       "--no-progress", "--preview-dir", str(previews)]) == 0
@@ -355,3 +353,18 @@ def test_make_synthetic_cli_writes_a_world_and_preview_sheets(tmp_path, capsys):
     assert Image.open(previews / "synthetic_duke.png").size[0] > 300
     assert tool.main(["--preset", "tiny", "--root", str(previews), "--no-progress"]) == 2
     assert "--overwrite" in capsys.readouterr().err
+
+
+def test_make_synthetic_refuses_an_unlabelled_copy_it_cannot_write_before_generating(tmp_path, capsys):
+    tool = load_tool("make_synthetic.py")
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "someone_elses.jpg").write_bytes(b"x")
+    root = tmp_path / "world"
+    assert tool.main(["--preset", "tiny", "--root", str(root), "--no-progress", "--unlabelled-copy", str(taken)]) == 2
+    assert f"--unlabelled-copy '{taken}' is not empty" in capsys.readouterr().err
+    assert tool.main(["--preset", "tiny", "--root", str(root), "--no-progress", "--domains", "duke",
+                      "--unlabelled-copy", str(tmp_path / "new")]) == 2
+    assert "expected market in --domains" in capsys.readouterr().err
+    assert not root.exists() and not (tmp_path / "new").exists()  # refused before anything was written
+    assert [p.name for p in taken.iterdir()] == ["someone_elses.jpg"]

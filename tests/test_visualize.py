@@ -19,7 +19,7 @@ from fastreid_rae.visualization import (
 from fastreid_rae.compat import CheckpointLoadError
 from fastreid_rae.visualization import gradients
 from fastreid_rae.visualization.canvas import GridLayout
-from fastreid_rae.visualization.curves import curves_size, pseudo_label_epochs
+from fastreid_rae.visualization.curves import curves_size, pseudo_label_epochs, quality_points
 from fastreid_rae.visualization.ranklist import (
     BORDER, CORRECT, WRONG, queries_with_matches, ranklist_layout, top_k_gallery,
 )
@@ -218,6 +218,22 @@ def test_curves_of_a_run(run, visualize, tmp_path):
     output = tmp_path / "curves.png"
     visualize(["curves", "--run-dir", str(run), "--output", str(output)])
     assert _png(output).shape[1::-1] == curves_size() == (1500, 400)
+
+
+def test_curves_draw_the_label_free_figures_of_a_run_without_identities(visualize, tmp_path):
+    # a run on your own cameras: three pseudo-labellings from epoch 3, no hidden-id figures
+    records = [{"iteration": 30 + 10 * n, "pseudo_clusters": 40 + n, "pseudo_outlier_share": 0.4 - 0.1 * n,
+                "pseudo_multi_camera_share": 0.5, **({"pseudo_ari_to_previous": 0.7 + 0.1 * n} if n else {})}
+               for n in range(3)]
+    records.insert(1, {"iteration": 35, "total_loss": 2.0})
+    (tmp_path / "metrics.json").write_text("".join(json.dumps(record) + "\n" for record in records))
+    series = read_metrics(str(tmp_path / "metrics.json"))
+    points = quality_points(series, pseudo_label_epochs(series, first_epoch=3))
+    assert set(points) == {"pseudo_outlier_share", "pseudo_multi_camera_share", "pseudo_ari_to_previous"}
+    assert points["pseudo_outlier_share"] == [(3, 0.4), (4, pytest.approx(0.3)), (5, pytest.approx(0.2))]
+    assert points["pseudo_ari_to_previous"] == [(4, pytest.approx(0.8)), (5, pytest.approx(0.9))]  # from the 2nd on
+    visualize(["curves", "--run-dir", str(tmp_path), "--output", str(tmp_path / "curves.png")])
+    assert _png(tmp_path / "curves.png").shape[1::-1] == curves_size()
 
 
 def test_metrics_reader_keeps_the_last_of_repeated_iterations_and_names_bad_lines(tmp_path):

@@ -4,6 +4,7 @@
     python tools/make_synthetic.py --preset small --root datasets/synthetic --seed 0
     python tools/make_synthetic.py --preset tiny --root /tmp/w --domains market,duke,msmt \
         --preview-dir docs/images
+    python tools/make_synthetic.py --root world --unlabelled-copy world/my_cameras
 
 Point fastreid's loaders (DATASETS.ROOT, or Market1501(root=...), DukeMTMC, MSMT17) at --root.
 Same preset and seed give byte-identical files. See docs/synthetic_world.md.
@@ -20,6 +21,8 @@ import fastreid_rae  # noqa: E402,F401  (first, as everywhere in this project)
 from fastreid_rae.data.synthetic import (DEFAULT_DOMAINS, PRESETS, generate_world,  # noqa: E402
                                          parse_domains)
 from fastreid_rae.cli import output_folder  # noqa: E402
+from fastreid_rae.data.datasets import (build_dataset, unlabelled_target_images,  # noqa: E402
+                                        write_unlabelled_copy)
 from fastreid_rae.data.synthetic.preview import save_previews  # noqa: E402
 
 
@@ -42,6 +45,10 @@ def parse_args(argv=None):
     parser.add_argument("--preview-dir", type=output_folder, default=None,
                         help="also write picture sheets synthetic_<domain>.png and "
                              "synthetic_viewpoints.png into this folder")
+    parser.add_argument("--unlabelled-copy", type=Path, default=None, metavar="FOLDER",
+                        help="also copy the Market-like training crops into FOLDER (new or empty) "
+                             "without their identities, camera in the name: a stand-in for your "
+                             "own cameras (docs/deploy.md, 'Worked example')")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser.parse_args(argv)
 
@@ -62,6 +69,15 @@ def main(argv=None) -> int:
     except ValueError as error:
         print(f"make_synthetic: {error}", file=sys.stderr)
         return 2
+    if args.unlabelled_copy is not None:
+        if "market" not in domains:
+            print("make_synthetic: --unlabelled-copy copies the Market-like domain's crops; "
+                  "expected market in --domains", file=sys.stderr)
+            return 2
+        if args.unlabelled_copy.is_dir() and any(args.unlabelled_copy.iterdir()):
+            print(f"make_synthetic: --unlabelled-copy '{args.unlabelled_copy}' is not empty; expected "
+                  f"a new or empty folder", file=sys.stderr)
+            return 2
     workers = args.workers or ((os.cpu_count() or 1) if args.preset == "full" else 1)
     start = time.perf_counter()
     try:
@@ -75,6 +91,11 @@ def main(argv=None) -> int:
     print(_summary(card))
     print(f"wrote {args.preset} world (seed {args.seed}) to {args.root} in {elapsed:.1f} s "
           f"with {workers} worker(s)")
+    if args.unlabelled_copy is not None:
+        images = unlabelled_target_images(build_dataset("Market1501", str(args.root)))
+        pattern = write_unlabelled_copy(images, str(args.unlabelled_copy))
+        print(f"unlabelled copy: {len(images)} crops in {args.unlabelled_copy}, read by "
+              f"DATASETS.FOLDER.CAMERA_PATTERN '{pattern}'")
     if args.preview_dir is not None:
         for path in save_previews(args.root, args.preview_dir, domains, seed=args.seed):
             print(f"preview: {path}")

@@ -1,6 +1,7 @@
 """Training curves of one run from its metrics.json (fastreid's JSONWriter: one JSON object
 per line, each with an "iteration"): losses per iteration, pseudo-label quality and
-cluster count per epoch."""
+cluster count per epoch. Quality is drawn against the hidden target identities where the
+run knew them, and always by the label-free figures a run on your own cameras has."""
 import json
 import os
 from typing import Dict, List, Tuple
@@ -18,6 +19,8 @@ PANEL_SIZE = (500, 400)  # (width, height) in pixels
 PANELS = 3  # losses | pseudo-label quality | pseudo-label clusters
 QUALITY_KEYS = ("pseudo_ari", "pseudo_precision", "pseudo_recall",
                 "pseudo_positive_precision", "pseudo_positive_recall")  # the last two: mmcl
+# shares in 0..1 that need no identities (pseudo_labels/quality.py, label_free_quality)
+LABEL_FREE_KEYS = ("pseudo_outlier_share", "pseudo_multi_camera_share", "pseudo_ari_to_previous")
 CLUSTERS_KEY = "pseudo_clusters"
 
 Series = Dict[str, List[Tuple[int, float]]]
@@ -62,6 +65,16 @@ def pseudo_label_epochs(series: Series, first_epoch: int) -> List[int]:
     return [first_epoch + n for n in range(len(series.get(CLUSTERS_KEY, [])))]
 
 
+def quality_points(series: Series, epochs: List[int]) -> Dict[str, List[Tuple[int, float]]]:
+    """``{key: [(epoch, value), ...]}`` of each quality figure the run logged, hidden-id ones
+    (QUALITY_KEYS) first. Every pseudo-label record shares its iteration with that epoch's
+    cluster count; the change from the last labels starts one epoch later."""
+    epoch_at = {iteration: epoch for (iteration, _), epoch in zip(series.get(CLUSTERS_KEY, []), epochs)}
+    points = {key: [(epoch_at[iteration], value) for iteration, value in series.get(key, [])
+                    if iteration in epoch_at] for key in QUALITY_KEYS + LABEL_FREE_KEYS}
+    return {key: values for key, values in points.items() if values}
+
+
 def _first_pseudo_label_epoch(run_dir: str) -> int:
     """RAE.SOURCE_PRETRAIN.EPOCHS of the run. Read from its config.yaml as plain YAML, not
     merged: the curves of a run whose config a later version no longer accepts still draw."""
@@ -90,10 +103,10 @@ def draw_curves(run_dir: str, output: str) -> str:
     if losses.lines:
         losses.legend(fontsize=5, ncol=2, loc="best")
 
-    for key in QUALITY_KEYS:
-        if key in series:
-            quality.plot(epochs[:len(series[key])], [v for _, v in series[key]], marker="o", label=key[len("pseudo_"):])
-    quality.set(title="pseudo-label quality vs hidden target ids", xlabel="epoch", ylim=(-0.05, 1.05))
+    for key, points in quality_points(series, epochs).items():
+        quality.plot(*zip(*points), "s--" if key in LABEL_FREE_KEYS else "o-", label=key[len("pseudo_"):])
+    quality.set(title="pseudo-labels: vs hidden ids (solid), label-free (dashed)", xlabel="epoch",
+                ylim=(-0.05, 1.05))
     if CLUSTERS_KEY in series:
         quality.legend(fontsize=8)
         clusters.plot(epochs, [v for _, v in series[CLUSTERS_KEY]], marker="o")

@@ -11,10 +11,10 @@ from .errors import DatasetLayoutError
 from .naming import ImageName, parse_image_name
 from .root import ROOT_ENV_VAR, resolve_root
 from .unlabelled import TargetImage, unlabelled_target_images
-from .unlabelled_folder import UnlabelledFolder
+from .unlabelled_folder import UnlabelledFolder, write_unlabelled_copy
 
 __all__ = [
     "CUHK01", "CUHK03Pair1", "DatasetLayoutError", "ImageName", "ROOT_ENV_VAR", "TargetImage",
     "UnlabelledFolder", "build_dataset", "dataset_arguments", "parse_image_name",
-    "resolve_root", "unlabelled_target_images",
+    "resolve_root", "unlabelled_target_images", "write_unlabelled_copy",
 ]

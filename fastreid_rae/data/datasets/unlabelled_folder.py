@@ -9,6 +9,7 @@ DATASETS.TESTS names a labelled set instead (docs/datasets.md, "Your own camera 
 import csv
 import os
 import re
+import shutil
 from typing import List, NoReturn, Optional, Sequence, Tuple
 
 from fastreid.data.datasets import DATASET_REGISTRY
@@ -22,6 +23,8 @@ from .unlabelled import TargetImage
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp")
 CAMERA_GROUP, FRAME_GROUP = "camid", "frame"
 CSV_HEADER = ("path", CAMERA_GROUP, FRAME_GROUP)
+# the names write_unlabelled_copy gives, and the CAMERA_PATTERN that reads them
+UNLABELLED_COPY_PATTERN = r"_c(?P<camid>\d+)\.\w+$"
 _MAX_NAMES_REPORTED = 5
 
 
@@ -174,3 +177,18 @@ class UnlabelledFolder(ImageDataset):
 
     def target_images(self) -> List[TargetImage]:
         return list(self.images)
+
+
+def write_unlabelled_copy(images: Sequence[TargetImage], folder: str) -> str:
+    """Copy ``images`` into ``folder`` (new, or empty) as a camera network hands its crops over:
+    no identities, only each crop's camera in its name, ``<index>_c<camera><extension>`` in
+    ``images`` order. Returns the ``DATASETS.FOLDER.CAMERA_PATTERN`` that reads them back.
+    A labelled set made unlabelled this way is a stand-in for your own cameras whose
+    pseudo-labels can still be checked against the identities it hid."""
+    if os.path.isdir(folder) and os.listdir(folder):
+        raise FileExistsError(f"'{folder}' is not empty; expected a new or empty folder for the unlabelled copy")
+    os.makedirs(folder, exist_ok=True)
+    for index, image in enumerate(images):
+        extension = os.path.splitext(image.path)[1].lower()
+        shutil.copyfile(image.path, os.path.join(folder, f"{index:06d}_c{image.camid}{extension}"))
+    return UNLABELLED_COPY_PATTERN
