@@ -1,8 +1,15 @@
 """How well the label-free pseudo-label figures track the true ARI (docs/pseudo_labels.md,
 "Watching a run without labels").
 
-    .venv/bin/python benchmarks/label_free_monitoring.py                # the table in the docs
+    .venv/bin/python benchmarks/label_free_monitoring.py                # simulated runs
     .venv/bin/python benchmarks/label_free_monitoring.py --images 400 --seeds 0   # quicker
+    .venv/bin/python benchmarks/label_free_monitoring.py --runs logs/a logs/b     # real runs
+
+With ``--runs``: finished training runs on a target whose identities are known (CUHK01,
+CUHK03, the synthetic world). Every checkpoint keeps the pseudo-labels its epoch trained on
+(``pseudo_labels`` in ``model_XXXX.pth`` / ``model_final.pth``), so each labelling the run
+made is read back, nothing is retrained or re-clustered; the target's cameras and hidden
+identities come from the run's ``config.yaml`` (``--root`` replaces its DATASETS.ROOT).
 
 A simulated adaptation run (``pseudo_labels/synthetic.py``'s re-ID-like features: look-alike
 families, a bias per camera) is one seed's people seen through features whose noise falls
@@ -52,6 +59,35 @@ def simulated_run(args, seed: int, eps: float):
     return rows
 
 
+def recorded_run(run_dir: Path, root: str = None):
+    """One row per pseudo-labelling that a finished run recorded in its checkpoints."""
+    import torch
+
+    from fastreid_rae.data.target import build_target_images
+    from fastreid_rae.visualization.loading import load_config
+
+    cfg = load_config(str(run_dir / "config.yaml"), ["DATASETS.ROOT", root] if root else [])
+    images = build_target_images(cfg)
+    camids = np.array([image.camid for image in images])
+    identities = np.array([image.true_pid for image in images])
+    if any(pid is None for pid in identities):
+        raise SystemExit(f"{run_dir}: the target {cfg.DATASETS.TARGET!r} has no identities to compare with")
+    by_epoch = {}
+    for checkpoint in sorted(run_dir.glob("model_*.pth")):
+        recorded = torch.load(checkpoint, map_location="cpu", weights_only=False).get("pseudo_labels")
+        if recorded is not None and recorded["epoch"] >= 0:
+            by_epoch[int(recorded["epoch"])] = recorded["labels"].numpy()
+    rows, previous = [], None
+    for epoch, labels in sorted(by_epoch.items()):
+        if len(labels) != len(images):
+            raise SystemExit(f"{run_dir}: epoch {epoch} has {len(labels)} labels for {len(images)} target images")
+        row = label_free_quality(labels, camids, previous)
+        row.update(true_ari=adjusted_rand_index(labels, identities), epoch=epoch, run=run_dir.name)
+        rows.append(row)
+        previous = labels
+    return rows
+
+
 def correlation_table(runs):
     rows = [row for run in runs for row in run]
     table = []
@@ -79,14 +115,22 @@ def main():
     parser.add_argument("--eps", type=float, nargs="+", default=[0.45, 0.6, 0.75],
                         help="DBSCAN radii; each (seed, radius) is one run")
     parser.add_argument("--camera-bias", type=float, default=0.4)
+    parser.add_argument("--runs", type=Path, nargs="+",
+                        help="finished runs' folders: their recorded labellings instead of simulated ones")
+    parser.add_argument("--root", help="DATASETS.ROOT for --runs (default: each run's own)")
     args = parser.parse_args()
     # a figure constant within one run has no rank correlation there: left out, not warned
     warnings.filterwarnings("ignore", message="An input array is constant")
 
-    runs = [simulated_run(args, seed, eps) for seed in args.seeds for eps in args.eps]
+    if args.runs:
+        runs = [run for run in (recorded_run(folder, args.root) for folder in args.runs) if run]
+        description = f"{len(runs)} recorded runs, {sum(map(len, runs))} pseudo-labellings"
+    else:
+        runs = [simulated_run(args, seed, eps) for seed in args.seeds for eps in args.eps]
+        description = (f"{len(runs)} runs x {len(NOISE_BY_EPOCH)} pseudo-labellings, N = {args.images}, "
+                       f"d = {args.dim}")
     true_ari = [row["true_ari"] for run in runs for row in run]
-    print(f"{len(runs)} runs x {len(NOISE_BY_EPOCH)} pseudo-labellings, N = {args.images}, "
-          f"d = {args.dim}; true ARI {min(true_ari):.3f} .. {max(true_ari):.3f}\n")
+    print(f"{description}; true ARI {min(true_ari):.3f} .. {max(true_ari):.3f}\n")
     print(f"| {'figure':<20} | Spearman | Pearson | within a run (median Spearman) | points | range |")
     print(f"|{'-' * 22}|---------:|--------:|-------------------------------:|-------:|-------|")
     for figure, spearman, pearson, within, points, low, high in correlation_table(runs):
@@ -96,10 +140,10 @@ def main():
             continue
         print(f"| {figure:<20} | {spearman:+8.2f} | {pearson:+7.2f} | {within:+30.2f} | "
               f"{points:6d} | {low:.3g} .. {high:.3g} |")
-    print("\nper run (eps, seed): true ARI by epoch")
+    print("\nper run: true ARI by pseudo-labelling")
     for run in runs:
-        print(f"  eps {run[0]['eps']:.2f} seed {run[0]['seed']}: "
-              + " ".join(f"{row['true_ari']:.2f}" for row in run))
+        name = run[0]["run"] if "run" in run[0] else f"eps {run[0]['eps']:.2f} seed {run[0]['seed']}"
+        print(f"  {name}: " + " ".join(f"{row['true_ari']:.2f}" for row in run))
 
 
 if __name__ == "__main__":
