@@ -10,8 +10,9 @@ and loaded back with N image paths; then ``--queries`` queries are answered one 
 and in one batch, top 10. "s / query" is the median over the single queries (wall and
 process CPU time, all threads); the batch row divides the batch's time by its size.
 
-Model part: the CPU config's model (configs/RAE/synthetic/duke2market.yml: ResNet-18 at
-64 x 32, freshly initialised; weights do not change the time) gives each feature of
+Model part: the CPU configs' models (configs/RAE/imagenet_cpu/cuhk03_to_cuhk01.yml:
+MobileNetV2 at 128 x 64; configs/RAE/synthetic/duke2market.yml: ResNet-18 at 64 x 32;
+freshly initialised, as weights do not change the time) give each feature of
 RAE.TEST_FEATURE, "fusion" (Algorithm 2: Enc -> Dec -> Enc -> fusion) and "encoder" (Enc
 alone), in eval mode, from preprocessed images; time per image at each ``--model-batches``
 size, median of ``--repeats``. ``--paper`` adds the paper's model (ResNet-50 at 256 x 128).
@@ -126,8 +127,10 @@ def main():
     if args.skip_model:
         return
     print("\n| model | feature | batch | ms / image | CPU ms / image |\n|---|---|---|---|---|")
-    bench_model("CPU config, ResNet-18 64x32", "configs/RAE/synthetic/duke2market.yml", args.model_batches,
-                args.repeats)
+    bench_model("ImageNet CPU config, MobileNetV2 128x64", "configs/RAE/imagenet_cpu/cuhk03_to_cuhk01.yml",
+                args.model_batches, args.repeats)
+    bench_model("synthetic CPU config, ResNet-18 64x32", "configs/RAE/synthetic/duke2market.yml",
+                args.model_batches, args.repeats)
     if args.paper:
         bench_model("paper, ResNet-50 256x128", "configs/RAE/duke2market.yml", args.model_batches, args.repeats)
     print(f"\nload average after: {open('/proc/loadavg').read().split()[:3]}")
