@@ -362,7 +362,10 @@ def test_make_synthetic_refuses_an_unlabelled_copy_it_cannot_write_before_genera
     (taken / "someone_elses.jpg").write_bytes(b"x")
     root = tmp_path / "world"
     assert tool.main(["--preset", "tiny", "--root", str(root), "--no-progress", "--unlabelled-copy", str(taken)]) == 2
-    assert f"--unlabelled-copy '{taken}' is not empty" in capsys.readouterr().err
+    assert f"--unlabelled-copy '{taken}' is not empty or not a folder" in capsys.readouterr().err
+    assert tool.main(["--preset", "tiny", "--root", str(root), "--no-progress",
+                      "--unlabelled-copy", str(taken / "someone_elses.jpg")]) == 2
+    assert "is not empty or not a folder" in capsys.readouterr().err
     assert tool.main(["--preset", "tiny", "--root", str(root), "--no-progress", "--domains", "duke",
                       "--unlabelled-copy", str(tmp_path / "new")]) == 2
     assert "expected market in --domains" in capsys.readouterr().err

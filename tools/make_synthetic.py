@@ -74,9 +74,10 @@ def main(argv=None) -> int:
             print("make_synthetic: --unlabelled-copy copies the Market-like domain's crops; "
                   "expected market in --domains", file=sys.stderr)
             return 2
-        if args.unlabelled_copy.is_dir() and any(args.unlabelled_copy.iterdir()):
-            print(f"make_synthetic: --unlabelled-copy '{args.unlabelled_copy}' is not empty; expected "
-                  f"a new or empty folder", file=sys.stderr)
+        copy = args.unlabelled_copy
+        if copy.exists() and (not copy.is_dir() or any(copy.iterdir())):
+            print(f"make_synthetic: --unlabelled-copy '{args.unlabelled_copy}' is not empty or not a "
+                  f"folder; expected a new or empty folder", file=sys.stderr)
             return 2
     workers = args.workers or ((os.cpu_count() or 1) if args.preset == "full" else 1)
     start = time.perf_counter()
