@@ -75,6 +75,21 @@ def make_features(kind: str, n: int, dim: int):
     return make_clustered_features(n, dim=dim, noise=DIFFICULTY_NOISE[kind], seed=0)
 
 
+SET_ARRAYS = ("features", "identities", "camids", "frames")
+
+
+def feature_set(kind: str, n: int, dim: int, saved_path=None) -> dict:
+    """The arrays a child process reads: generated (``kind``, ``n``, ``dim``), or those of a
+    file written by benchmarks/real_features.py."""
+    if saved_path:
+        with np.load(saved_path) as saved:
+            arrays = {key: saved[key] for key in SET_ARRAYS}
+        arrays["features"] = arrays["features"].astype(np.float32, copy=False)
+        return arrays
+    data = make_features(kind, n, dim)
+    return {key: getattr(data, key) for key in SET_ARRAYS}
+
+
 def labels_path(data_path: str, n: int, method: str) -> str:
     return f"{data_path}.{n}.{method}.labels.npy"
 
@@ -464,19 +479,15 @@ def main():
     sizes = args.sizes + ([100_000] if args.with_100k else [])
     generated = args.features or ([] if args.features_file else ["reid-like"])
     sets = [(kind, n, None) for kind in generated for n in sizes]
-    sets += [(path.stem, len(np.load(path)["features"]), path) for path in args.features_file]
+    sets += [(path.stem, None, path) for path in args.features_file]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         data_path = f"{folder}/target_set.npz"
         for kind, n, saved_path in sets:
-            data = np.load(saved_path) if saved_path else make_features(kind, n, args.dim)
-            np.savez(
-                data_path,
-                features=np.asarray(data["features"] if saved_path else data.features, np.float32),
-                **{key: data[key] if saved_path else getattr(data, key)
-                   for key in ("identities", "camids", "frames")},
-            )
-            del data
+            arrays = feature_set(kind, n, args.dim, saved_path)
+            n = len(arrays["features"])
+            np.savez(data_path, **arrays)
+            del arrays
             if args.nprobe_sweep:
                 sweep = run_child(data_path, "nprobe-sweep", "approximate")
                 print_nprobe_sweep(kind, sweep)

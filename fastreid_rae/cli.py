@@ -3,8 +3,9 @@ one-line error (exit 2) instead of a traceback from deep inside the tool, or a s
 wrong result (``--top-k -1`` drew an empty rank list and exited 0)."""
 import argparse
 import os
+import sys
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional, Tuple, Type
 
 
 def nearest_existing(path: str) -> str:
@@ -52,3 +53,12 @@ def output_file(text: str) -> str:
     if problem:
         raise argparse.ArgumentTypeError(f"'{text}': its folder {problem}")
     return text
+
+
+def run_tool(main: Callable, user_errors: Tuple[Type[BaseException], ...]) -> None:
+    """A tool's ``__main__``: an error the user can fix ends it with its one-line message,
+    ``error: ...``, exit status 1; any other error keeps its traceback."""
+    try:
+        main()
+    except user_errors as error:
+        sys.exit(f"error: {error}")

@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 
 import fastreid_rae  # noqa: E402,F401  (fastreid compat shims + registrations, before fastreid)
 from fastreid_rae import deploy  # noqa: E402
-from fastreid_rae.cli import output_file  # noqa: E402
+from fastreid_rae.cli import output_file, run_tool  # noqa: E402
 from fastreid_rae.deploy.export import description_path, max_difference  # noqa: E402
 from fastreid_rae.engine.preflight import INPUT_ERRORS  # noqa: E402
 from fastreid_rae.visualization import ModelSource, VisualizationError  # noqa: E402
@@ -65,7 +65,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except USER_ERRORS as error:  # the user's to fix: the message, not a traceback
-        sys.exit(f"error: {error}")
+    run_tool(main, USER_ERRORS)

@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 
 import fastreid_rae  # noqa: E402,F401  (fastreid compat shims + registrations, before fastreid)
 from fastreid_rae import deploy  # noqa: E402
-from fastreid_rae.cli import output_file, output_folder, positive_int  # noqa: E402
+from fastreid_rae.cli import output_file, output_folder, positive_int, run_tool  # noqa: E402
 from fastreid_rae.deploy.index import CONFIG_FILE  # noqa: E402
 from fastreid_rae.engine.preflight import INPUT_ERRORS  # noqa: E402
 from fastreid_rae.visualization import ModelSource, VisualizationError  # noqa: E402
@@ -113,7 +113,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except USER_ERRORS as error:  # the user's to fix: the message, not a traceback
-        sys.exit(f"error: {error}")
+    run_tool(main, USER_ERRORS)
