@@ -119,6 +119,36 @@ def test_training_forward_returns_every_weighted_loss_and_eval_returns_features(
     assert torch.equal(model(images), model.extract_features(images, kind="fusion"))
 
 
+class _FixedScores(nn.Module):
+    """A stand-in discriminator scoring the first real_count rows of its batch (real: the
+    source's) with real_logit and the rest (fake) with fake_logit."""
+
+    def __init__(self, real_count, real_logit, fake_logit):
+        super().__init__()
+        self.real_count, self.real_logit, self.fake_logit = real_count, real_logit, fake_logit
+
+    def forward(self, x):
+        fake_count = len(x) - self.real_count
+        return torch.tensor([self.real_logit] * self.real_count + [self.fake_logit] * fake_count)
+
+
+@pytest.mark.parametrize("gan_loss, real_logit, fake_logit, accuracy", [
+    ("NonSaturatingGANLoss", 2.0, -2.0, 1.0),   # both sides right
+    ("NonSaturatingGANLoss", -2.0, 2.0, 0.0),   # both wrong
+    ("NonSaturatingGANLoss", 3.0, 3.0, 0.5),    # calls everything real
+    ("LeastSquaresGANLoss", 0.9, 0.1, 1.0),     # LSGAN's targets are 1 and 0: the line is 0.5
+    ("LeastSquaresGANLoss", 0.4, 0.1, 0.5),
+])
+def test_discriminator_accuracy_is_the_share_scored_on_the_right_side(gan_loss, real_logit, fake_logit, accuracy):
+    model = rae_model("RAE.GAN.LOSS", gan_loss)
+    source = source_batch()
+    model(source, target_batch())
+    model.feature_discriminator = _FixedScores(len(source["images"]), real_logit, fake_logit)
+    model.discriminator_losses()
+    assert model.discriminator_accuracy["feat_dis_accuracy"] == accuracy
+    assert 0.0 <= model.discriminator_accuracy["pix_dis_accuracy"] <= 1.0
+
+
 def test_several_feature_kinds_from_one_pass_match_one_kind_at_a_time():
     model = rae_model().eval()
     images = batch(3, size=CONFIG_SIZE)["images"]

@@ -85,6 +85,7 @@ def test_shufflenet_trains_every_rae_module_end_to_end(tiny_world, tmp_path):
     terms = ["loss_cls_source", "loss_memory_target", "loss_feat_gan", "loss_reconst_target",
              "loss_pix_gan_target", "loss_fusion_cls_source", "loss_feat_dis", "loss_pix_dis"]
     assert all(math.isfinite(histories[term].latest()) for term in terms)
+    assert all(0 <= histories[f"{gan}_dis_accuracy"].latest() <= 1 for gan in ("feat", "pix"))
     assert 0 <= read_final_metrics(tmp_path)["Market1501"]["mAP"] <= 100
 
 

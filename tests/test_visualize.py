@@ -211,13 +211,14 @@ def test_tsne_of_one_model_coloured_by_identity(run, tmp_path):
 def test_curves_of_a_run(run, visualize, tmp_path):
     series = read_metrics(str(run / "metrics.json"))
     assert "total_loss" in series and "loss_reconst_target" in series
+    assert all(0 <= value <= 1 for key in ("feat_dis_accuracy", "pix_dis_accuracy") for _, value in series[key])
     # SOURCE_PRETRAIN.EPOCHS 1 of MAX_EPOCH 2: one pseudo-labelling, tagged with epoch 1's
     # first iteration (1 x 2 iterations), which the epoch rule of the curves relies on
     assert [iteration for iteration, _ in series["pseudo_clusters"]] == [2]
     assert pseudo_label_epochs(series, first_epoch=1) == [1]
     output = tmp_path / "curves.png"
     visualize(["curves", "--run-dir", str(run), "--output", str(output)])
-    assert _png(output).shape[1::-1] == curves_size() == (1500, 400)
+    assert _png(output).shape[1::-1] == curves_size() == (2000, 400)
 
 
 def test_curves_draw_the_label_free_figures_of_a_run_without_identities(visualize, tmp_path):

@@ -86,7 +86,8 @@ class RAEStep(SimpleTrainer):
                 sum(discriminator_losses.values()).backward()
                 average_gradients(self._outside_ddp["discriminators"])
                 self.discriminator_optimizer.step()
-                get_event_storage().put_scalars(**{k: v.item() for k, v in discriminator_losses.items()})
+                get_event_storage().put_scalars(**{k: v.item() for k, v in discriminator_losses.items()},
+                                                **unwrap(self.model).discriminator_accuracy)
 
     def _write_metrics(self, loss_dict, data_time: float):
         super()._write_metrics(loss_dict, data_time)

@@ -1,6 +1,6 @@
 """Training curves of one run from its metrics.json (fastreid's JSONWriter: one JSON object
-per line, each with an "iteration"): losses per iteration, pseudo-label quality and
-cluster count per epoch. Quality is drawn against the hidden target identities where the
+per line, each with an "iteration"): losses and discriminator accuracy per iteration,
+pseudo-label quality and cluster count per epoch. Quality is drawn against the hidden target identities where the
 run knew them, and always by the label-free figures a run on your own cameras has."""
 import json
 import os
@@ -16,12 +16,15 @@ from .loading import RUN_CONFIG, default_config
 
 METRICS_FILE = "metrics.json"
 PANEL_SIZE = (500, 400)  # (width, height) in pixels
-PANELS = 3  # losses | pseudo-label quality | pseudo-label clusters
+PANELS = 4  # losses | pseudo-label quality | pseudo-label clusters | discriminators
 QUALITY_KEYS = ("pseudo_ari", "pseudo_precision", "pseudo_recall",
                 "pseudo_positive_precision", "pseudo_positive_recall")  # the last two: mmcl
 # shares in 0..1 that need no identities (pseudo_labels/quality.py, label_free_quality)
 LABEL_FREE_KEYS = ("pseudo_outlier_share", "pseudo_multi_camera_share", "pseudo_ari_to_previous")
 CLUSTERS_KEY = "pseudo_clusters"
+# balanced accuracy of Dis_f / Dis_p per step (RAE.discriminator_accuracy): a GAN loss at
+# chance reads the same whether the discriminator is blind or beaten; these tell which
+DISCRIMINATOR_KEYS = ("feat_dis_accuracy", "pix_dis_accuracy")
 
 Series = Dict[str, List[Tuple[int, float]]]
 
@@ -87,12 +90,16 @@ def _first_pseudo_label_epoch(run_dir: str) -> int:
     return int(epochs) if epochs is not None else default_config().RAE.SOURCE_PRETRAIN.EPOCHS
 
 
+def _say_empty(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+
+
 def draw_curves(run_dir: str, output: str) -> str:
     """PNG of the training curves of the run in ``run_dir``; returns ``output``."""
     series = read_metrics(os.path.join(run_dir, METRICS_FILE))
     epochs = pseudo_label_epochs(series, _first_pseudo_label_epoch(run_dir))
     figure = new_figure(*curves_size())
-    losses, quality, clusters = figure.subplots(1, PANELS)
+    losses, quality, clusters, discriminators = figure.subplots(1, PANELS)
 
     losses.set_prop_cycle(color=colormaps["tab20"].colors)  # a dozen and more loss terms
     for key in loss_keys(series):
@@ -115,8 +122,18 @@ def draw_curves(run_dir: str, output: str) -> str:
     clusters.yaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in (quality, clusters):
         if not ax.lines:  # a source-only run never pseudo-labels
-            ax.text(0.5, 0.5, f"no pseudo-labels in {METRICS_FILE}", ha="center", va="center", transform=ax.transAxes)
+            _say_empty(ax, f"no pseudo-labels in {METRICS_FILE}")
         elif len(epochs) < 10:
             ax.set_xticks(epochs)
+
+    for key in DISCRIMINATOR_KEYS:
+        if key in series:
+            discriminators.plot(*zip(*series[key]), label=key[:-len("_accuracy")], linewidth=1)
+    discriminators.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+    discriminators.set(title="discriminators: accuracy (0.5 = chance)", xlabel="iteration", ylim=(-0.05, 1.05))
+    if any(key in series for key in DISCRIMINATOR_KEYS):
+        discriminators.legend(fontsize=8)
+    else:
+        _say_empty(discriminators, f"no discriminator in {METRICS_FILE}")
     figure.tight_layout()
     return save_figure(figure, output)

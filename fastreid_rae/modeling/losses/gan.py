@@ -15,6 +15,8 @@ class NonSaturatingGANLoss:
     """Binary cross-entropy on logits; the generator maximises log D(fake) (the non-saturating
     form) instead of minimising log(1 - D(fake)), whose gradient vanishes while D wins."""
 
+    decision_threshold = 0.0  # a logit above it is scored real
+
     def generator(self, fake_logits: torch.Tensor) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
@@ -26,6 +28,8 @@ class NonSaturatingGANLoss:
 @GAN_LOSS_REGISTRY.register()
 class LeastSquaresGANLoss:
     """LSGAN (Mao et al. 2017): squared distance of the logit to 1 (real) / 0 (fake)."""
+
+    decision_threshold = 0.5
 
     def generator(self, fake_logits: torch.Tensor) -> torch.Tensor:
         return (fake_logits - 1.0).pow(2).mean()

@@ -159,6 +159,8 @@ class RAE(nn.Module):
         self.decoder_pretraining_pixel_gan = decoder_pretraining_pixel_gan
         self.test_feature = test_feature  # the kind an eval-mode forward returns
         self._discriminator_inputs: Optional[DiscriminatorInputs] = None
+        # of the last discriminator_losses() call: feat_dis_accuracy, pix_dis_accuracy
+        self.discriminator_accuracy: Dict[str, float] = {}
 
     @classmethod
     def from_config(cls, cfg):
@@ -374,23 +376,30 @@ class RAE(nn.Module):
                 "model(source_batch, target_batch) in training mode first (once per call)"
             )
         self._discriminator_inputs = None
-        losses = {}
+        losses, self.discriminator_accuracy = {}, {}
         # lambda weights the whole GAN objective, both players' terms (Eq. (9), (11)): under
         # SGD, Dis's step would otherwise be 1/lambda of Enc's (docs/model.md)
         if inputs.target_features is not None:
-            losses["loss_feat_dis"] = self.lambda_feat_gan * self._real_vs_fake(
+            loss, self.discriminator_accuracy["feat_dis_accuracy"] = self._real_vs_fake(
                 self.feature_discriminator, inputs.source_features, inputs.target_features
             )
+            losses["loss_feat_dis"] = self.lambda_feat_gan * loss
         if inputs.reconstructed_source_images is not None:
-            losses["loss_pix_dis"] = self.lambda_pix_gan * self._real_vs_fake(
+            loss, self.discriminator_accuracy["pix_dis_accuracy"] = self._real_vs_fake(
                 self.pixel_discriminator, inputs.real_source_images, inputs.reconstructed_source_images
             )
+            losses["loss_pix_dis"] = self.lambda_pix_gan * loss
         return losses
 
-    def _real_vs_fake(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    def _real_vs_fake(self, discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor):
+        """The discriminator's loss, and its balanced accuracy: the mean of the shares of real
+        and of fake inputs it scores on the right side."""
         # one call for both: the discriminators have no normalisation layers, so batching is exact
         real_logits, fake_logits = discriminator(torch.cat([real, fake])).split([len(real), len(fake)])
-        return self.gan_loss.discriminator(real_logits, fake_logits)
+        threshold = self.gan_loss.decision_threshold
+        # balanced: a discriminator that calls everything real scores 0.5 whatever the batch sizes
+        correct = 0.5 * ((real_logits > threshold).float().mean() + (fake_logits <= threshold).float().mean())
+        return self.gan_loss.discriminator(real_logits, fake_logits), correct.item()
 
     # ---- inference -----------------------------------------------------------------------
 
