@@ -1,27 +1,54 @@
 """Atomic file writes: a reader (or a resumed run) sees the old file or the new one, never
-half of one, whatever instant a crash, a kill or a full disk strikes."""
+half of one, whatever instant a crash, a kill or a full disk strikes. The one helper every
+writer of the project uses (checkpoints, results, indexes, exports, translator grids, the
+synthetic world's card and manifest)."""
 import os
+import re
 import shutil
 from contextlib import contextmanager
+from pathlib import Path
+
+_TEMPORARY = re.compile(r"^\..+\.\d+\.tmp")
+
+
+def temporary_path(path) -> Path:
+    """Where ``path`` is written before it is renamed into place: a hidden file beside it that
+    keeps its suffix (PIL and torch pick a format by it)."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+
+
+def is_temporary(name: str) -> bool:
+    """Whether a file name is one of temporary_path's (left behind only by a killed process)."""
+    return bool(_TEMPORARY.match(name))
 
 
 @contextmanager
-def atomic_open(path, mode: str = "wb"):
-    """``open(path, mode)`` on a temporary file beside ``path``, renamed onto it on success
-    (after an fsync); on any error the temporary file is removed and ``path`` is untouched."""
-    tmp = f"{path}.tmp{os.getpid()}"
+def atomic_path(path):
+    """Yields a temporary path beside ``path`` to write to; on success it replaces ``path``
+    (os.replace, atomic on one file system), on any error it is removed and ``path`` is left
+    untouched. Creates ``path``'s folder if needed."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_path(path)
     try:
-        with open(tmp, mode) as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException as error:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        if isinstance(error, Exception):
-            # torch.save reports a full disk as "unexpected pos N vs M", naming no file.
-            free_mib = shutil.disk_usage(os.path.dirname(os.path.abspath(path))).free / 2**20
-            raise OSError(f"could not write {path} ({free_mib:.0f} MiB free on its disk; "
-                          f"the previous file, if any, is untouched): {error}") from error
-        raise
+        yield temporary
+        os.replace(temporary, path)
+    except Exception as error:
+        # torch.save reports a full disk as "unexpected pos N vs M", naming no file
+        free_mib = shutil.disk_usage(path.parent).free / 2**20
+        raise OSError(f"could not write {path} ({free_mib:.0f} MiB free on its disk; "
+                      f"the previous file, if any, is untouched): {error}") from error
+    finally:
+        if temporary.exists():
+            temporary.unlink()
+
+
+@contextmanager
+def atomic_open(path, mode: str = "wb", **open_kwargs):
+    """``open(path, mode)`` on a temporary file beside ``path``, flushed to disk (fsync) and
+    renamed onto it on success; see atomic_path."""
+    with atomic_path(path) as temporary, open(temporary, mode, **open_kwargs) as f:
+        yield f
+        f.flush()
+        os.fsync(f.fileno())

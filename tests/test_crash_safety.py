@@ -48,3 +48,15 @@ def test_a_failed_write_names_the_file_and_leaves_the_old_one(tmp_path):
             raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 6478592 vs 6478488")
     assert checkpoint.read_bytes() == b"good"
     assert [path.name for path in tmp_path.iterdir()] == ["model_0001.pth"]
+
+
+def test_a_writer_killed_mid_file_leaves_a_temporary_the_world_knows_as_its_own(tmp_path):
+    # a SIGKILL skips every cleanup: what is left must be recognisable, so a re-run of
+    # make_synthetic --overwrite removes it instead of refusing the folder as foreign
+    from fastreid_rae.atomic import is_temporary, temporary_path
+    from fastreid_rae.data.synthetic.world import _is_world_entry
+
+    leftover = temporary_path(tmp_path / "world_card.json")
+    assert leftover.parent == tmp_path and leftover.suffix == ".json" and leftover.name.startswith(".")
+    assert is_temporary(leftover.name) and _is_world_entry(leftover.name)
+    assert not is_temporary("world_card.json") and not is_temporary(".hidden")

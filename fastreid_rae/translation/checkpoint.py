@@ -11,7 +11,7 @@ import yaml
 
 from ..compat import CheckpointLoadError, load_checkpoint_file
 from ..errors import ConfigError
-from .files import atomic_path
+from ..atomic import atomic_path
 
 CHECKPOINT_NAME = "translator.pth"
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import torch
 from torchvision.utils import save_image
 
-from .files import atomic_path
+from ..atomic import atomic_path
 
 ROWS = ("source", "G_s2t(source)", "G_t2s(G_s2t(source))", "target", "G_t2s(target)")
 PADDING = 2

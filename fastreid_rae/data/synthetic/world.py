@@ -20,6 +20,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from ...atomic import atomic_open, is_temporary
 from .cameras import Camera
 from .identities import Appearance, sample_appearance
 from .layouts import DATASET_DIRS, layout_for
@@ -45,7 +46,7 @@ RenderJob = Tuple[str, int, int, str, str, Tuple[int, ...]]
 
 # -- the root folder ---------------------------------------------------------------------------
 def _is_world_entry(name: str) -> bool:
-    return name in WORLD_ENTRIES or name.startswith(PARTIAL_PREFIX)
+    return name in WORLD_ENTRIES or name.startswith(PARTIAL_PREFIX) or is_temporary(name)
 
 
 def _prepare_root(root: Path, overwrite: bool) -> None:
@@ -64,12 +65,6 @@ def _prepare_root(root: Path, overwrite: bool) -> None:
     for entry in root.iterdir():
         if _is_world_entry(entry.name):
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-
-
-def _write_text_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(PARTIAL_PREFIX + path.name)
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 # -- rendering (runs in worker processes when workers > 1) -------------------------------------
@@ -221,12 +216,10 @@ def _manifest_rows(plan: DomainPlan, layout):
 
 
 def _write_manifest(root: Path, rows: List[tuple]) -> None:
-    tmp = root / (PARTIAL_PREFIX + MANIFEST_NAME)
-    with open(tmp, "w", newline="") as f:
+    with atomic_open(root / MANIFEST_NAME, "w", newline="") as f:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(MANIFEST_COLUMNS)
         writer.writerows(rows)
-    os.replace(tmp, root / MANIFEST_NAME)
 
 
 # -- the entry points --------------------------------------------------------------------------
@@ -278,7 +271,8 @@ def generate_world(root: Union[str, Path], preset: str = "small", seed: int = 0,
         "domains": {plan.style.name: _domain_card(plan, layout) for plan, layout in plans},
         "manifest": MANIFEST_NAME,
     }
-    _write_text_atomically(root / CARD_NAME, json.dumps(card, indent=2, sort_keys=True) + "\n")
+    with atomic_open(root / CARD_NAME, "w") as f:
+        f.write(json.dumps(card, indent=2, sort_keys=True) + "\n")
     return card
 
 
