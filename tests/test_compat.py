@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 import fastreid_rae  # noqa: F401
-from fastreid_rae.compat import CheckpointLoadError
+from fastreid_rae.checkpoint_files import CheckpointLoadError
 
 from .conftest import REPO_ROOT
 

@@ -69,7 +69,7 @@ def test_read_final_metrics_names_the_missing_file(tmp_path):
 def test_eval_only_reproduces_the_metrics_of_training_beside_the_run(tiny_world, tmp_path):
     import importlib.util
 
-    from fastreid_rae.compat import CheckpointLoadError
+    from fastreid_rae.checkpoint_files import CheckpointLoadError
 
     run = tmp_path / "train"
     cfg = _direct_transfer_cfg(tiny_world, run)

@@ -666,7 +666,7 @@ def test_a_refused_resume_leaves_the_finished_run_byte_identical(finished_run, t
 
 def test_a_refused_evaluation_leaves_the_run_byte_identical(finished_run, tiny_world, tmp_path,
                                                            train_net):
-    from fastreid_rae.compat import CheckpointLoadError
+    from fastreid_rae.checkpoint_files import CheckpointLoadError
 
     run, untouched = tmp_path / "run", tmp_path / "untouched"
     shutil.copytree(finished_run, run)

@@ -10,7 +10,7 @@ import sys
 import pytest
 import torch
 
-from fastreid_rae.compat import CheckpointLoadError
+from fastreid_rae.checkpoint_files import CheckpointLoadError
 from fastreid_rae.data.datasets import DatasetLayoutError
 from fastreid_rae.engine.config_loading import ConfigError
 from fastreid_rae.translation import TranslatorTrainer

@@ -16,7 +16,7 @@ from fastreid.modeling import build_model
 from fastreid_rae.visualization import (
     ModelSource, VisualizationError, draw_tsne, load_config, rank_models, read_metrics, render_ranklist,
 )
-from fastreid_rae.compat import CheckpointLoadError
+from fastreid_rae.checkpoint_files import CheckpointLoadError
 from fastreid_rae.visualization import gradients
 from fastreid_rae.visualization.canvas import GridLayout
 from fastreid_rae.visualization.curves import curves_size, pseudo_label_epochs, quality_points

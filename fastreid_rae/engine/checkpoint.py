@@ -84,7 +84,7 @@ def sized_to_checkpoint(cfg, weights: str):
     classifier would not fit the weights that every key of the checkpoint must now fit."""
     if cfg.MODEL.HEADS.NUM_CLASSES:
         return cfg
-    from ..compat import load_checkpoint_file
+    from ..checkpoint_files import load_checkpoint_file
 
     state = load_checkpoint_file(weights)
     classifier = state.get("model", {}).get(SOURCE_CLASSIFIER_KEY) if isinstance(state, dict) else None

@@ -21,7 +21,7 @@ from fastreid.modeling.meta_arch import META_ARCH_REGISTRY
 from PIL import Image
 
 from ..cli import folder_problem
-from ..compat import CheckpointLoadError
+from ..checkpoint_files import CheckpointLoadError
 from ..config import config_value
 from ..config_constraints import check_config_values
 from ..data.datasets import (DatasetLayoutError, build_dataset, dataset_arguments,

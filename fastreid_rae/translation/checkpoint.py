@@ -9,7 +9,7 @@ import os
 import torch
 import yaml
 
-from ..compat import CheckpointLoadError, load_checkpoint_file
+from ..checkpoint_files import CheckpointLoadError, load_checkpoint_file
 from ..errors import ConfigError
 from ..atomic import atomic_path
 

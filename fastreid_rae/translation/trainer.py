@@ -7,7 +7,7 @@ from typing import Dict, Optional
 import torch
 from tqdm import tqdm
 
-from ..compat import CheckpointLoadError
+from ..checkpoint_files import CheckpointLoadError
 from .checkpoint import CHECKPOINT_NAME, config_differences, load_checkpoint, save_checkpoint
 from .data import build_unpaired_streams
 from .step import CycleGANStep
