@@ -3,7 +3,7 @@
 Without these checks a bad value reached torch as a traceback at the first iteration, a
 missing dataset or a corrupt image failed after the output folder and its log were made, and
 a --translate folder that existed was refused only after the whole training, its checkpoint
-already written. The checks are RAE's pre-flight ones (fastreid_rae/engine/preflight.py) on
+already written. The checks are RAE's pre-flight ones (fastreid_rae/engine/preflight/) on
 the keys the translator reads, and the rules of its own two folders. Each raises one
 ``ConfigError`` or ``DatasetLayoutError``; docs/errors.md lists the cases.
 """
@@ -12,8 +12,9 @@ from typing import Optional
 
 from ..config_constraints import check_config_values
 from ..engine.config_loading import ConfigError
-from ..engine.preflight import (build_checked_dataset, check_device, check_images_readable,
-                                check_input_sizes, check_registered_datasets, check_registered_parts)
+from ..engine.preflight.config_checks import (check_device, check_input_sizes, check_registered_datasets,
+                                              check_registered_parts)
+from ..engine.preflight.dataset_checks import build_checked_dataset, check_images_readable
 from .checkpoint import CHECKPOINT_NAME
 from .data import check_fills_a_batch, domain_names
 from .registry import GENERATOR_REGISTRY, PATCH_DISCRIMINATOR_REGISTRY
