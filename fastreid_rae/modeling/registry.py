@@ -31,6 +31,15 @@ RECONSTRUCTION_LOSS_REGISTRY.__doc__ = """
 Reconstruction losses of Eq. (12) / (15): functions ``f(reconstructed, target) -> scalar``.
 """
 
+PRE_PIXEL_TRANSFER_REGISTRY = Registry("RAE_PRE_PIXEL_TRANSFER")
+PRE_PIXEL_TRANSFER_REGISTRY.__doc__ = """
+PT-hat's pixel transfer before Enc (RAE.PIXEL_TRANSFER.MODE pre, Table IV). fastreid_rae.translation
+registers it, so that modeling never imports the translator's package. The entry has
+``check_config(cfg)`` (ValueError naming the key) and ``from_config(cfg)``, which returns the frozen
+module called as ``module(loader_images, pixel_space) -> encoder input``.
+"""
+PRE_PIXEL_TRANSFER = "SourceStyleTranslation"  # the one entry
+
 
 def get_registered(registry, name: str, config_key: str):
     """``registry.get(name)``, with an error naming the config key and the choices."""

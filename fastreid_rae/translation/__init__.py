@@ -12,5 +12,5 @@ from .step import CycleGANStep
 from .trainer import TranslatorTrainer
 from .grid import save_translation_grid
 from .translate_dataset import translate_source_train_set
-from .pre_pixel_transfer import (SourceStyleTranslation, build_source_style_translation,
-                                 check_pre_pixel_transfer_config, pre_pixel_transfer, source_train_root)
+from .pre_pixel_transfer import (SourceStyleTranslation, check_pre_pixel_transfer_config, pre_pixel_transfer,
+                                 source_train_root)

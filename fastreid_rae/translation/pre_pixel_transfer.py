@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from ..modeling.pixels import PixelSpace
+from ..modeling.registry import PRE_PIXEL_TRANSFER_REGISTRY
 from .checkpoint import load_checkpoint, load_module_weights
 from .translate_dataset import MANIFEST_NAME
 from .translator import build_generator
@@ -61,6 +62,7 @@ def source_train_root(cfg) -> str:
     return root
 
 
+@PRE_PIXEL_TRANSFER_REGISTRY.register()
 class SourceStyleTranslation(nn.Module):
     """Loader images (0..255) -> G_t2s -> encoder input, with G_t2s frozen: no parameter
     trains (none is in RAE's param_groups), no gradient is computed through it (its input is
@@ -69,6 +71,17 @@ class SourceStyleTranslation(nn.Module):
     def __init__(self, generator: nn.Module):
         super().__init__()
         self.generator = generator.requires_grad_(False).eval()
+
+    check_config = staticmethod(check_pre_pixel_transfer_config)
+
+    @classmethod
+    def from_config(cls, cfg) -> "SourceStyleTranslation":
+        """G_t2s built from RAE.TRANSLATOR.GENERATOR, weights from RAE.TRANSLATOR.WEIGHTS."""
+        weights = cfg.RAE.TRANSLATOR.WEIGHTS
+        payload = load_checkpoint(weights, WEIGHTS_KEY)
+        generator = build_generator(cfg)
+        load_module_weights(generator, payload, "generator_t2s.", weights, WEIGHTS_KEY)
+        return cls(generator)
 
     def train(self, mode: bool = True):
         return self  # frozen: model.train() must not switch it (a generator may hold BN / dropout)
@@ -79,12 +92,3 @@ class SourceStyleTranslation(nn.Module):
         # the translator works in [-1, 1] (the decoder space) at the image's own size
         translated = self.generator(pixel_space.to_decoder_space(images, size))
         return pixel_space.decoder_output_to_encoder_input(translated, size)
-
-
-def build_source_style_translation(cfg) -> SourceStyleTranslation:
-    """G_t2s built from RAE.TRANSLATOR.GENERATOR, weights from RAE.TRANSLATOR.WEIGHTS."""
-    weights = cfg.RAE.TRANSLATOR.WEIGHTS
-    payload = load_checkpoint(weights, WEIGHTS_KEY)
-    generator = build_generator(cfg)
-    load_module_weights(generator, payload, "generator_t2s.", weights, WEIGHTS_KEY)
-    return SourceStyleTranslation(generator)

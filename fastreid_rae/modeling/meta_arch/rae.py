@@ -15,9 +15,8 @@ from ..discriminators import build_feature_discriminator, build_pixel_discrimina
 from ..heads import RAEEmbeddingHead
 from ..losses import build_gan_loss, build_reconstruction_loss, identity_loss_kwargs, identity_losses
 from ..pixels import PixelSpace
-from ..registry import build_from_registry
+from ..registry import PRE_PIXEL_TRANSFER, PRE_PIXEL_TRANSFER_REGISTRY, build_from_registry, get_registered
 from ..second_pass_norm import SecondPassNorm
-from ...translation.pre_pixel_transfer import build_source_style_translation, check_pre_pixel_transfer_config
 
 PIXEL_TRANSFER_MODES = ("post", "pre")
 # "encoder", "decoder": source pre-training (Sec. III); "adapt": Algorithm 1
@@ -26,13 +25,18 @@ TRAINING_STAGES = ("encoder", "decoder", "adapt")
 TargetLoss = Callable[[torch.Tensor, dict], torch.Tensor]
 
 
+def _pre_pixel_transfer():
+    # registered by fastreid_rae.translation, which modeling does not import
+    return get_registered(PRE_PIXEL_TRANSFER_REGISTRY, PRE_PIXEL_TRANSFER, "RAE.PIXEL_TRANSFER.MODE")
+
+
 def check_rae_config(cfg) -> None:
     """Reject switch combinations the model cannot honour, naming the key."""
     pixel_transfer = cfg.RAE.PIXEL_TRANSFER
     if pixel_transfer.MODE not in PIXEL_TRANSFER_MODES:
         raise ValueError(f"RAE.PIXEL_TRANSFER.MODE must be one of {PIXEL_TRANSFER_MODES}, got {pixel_transfer.MODE!r}")
     if pixel_transfer.ENABLED and pixel_transfer.MODE == "pre":
-        check_pre_pixel_transfer_config(cfg)  # PT-hat: a translator in place of Dec
+        _pre_pixel_transfer().check_config(cfg)  # PT-hat: a translator in place of Dec
     if cfg.RAE.FUSION.ENABLED and not pixel_transfer.ENABLED:
         raise ValueError(
             "RAE.FUSION.ENABLED requires RAE.PIXEL_TRANSFER.ENABLED: Eq. (20) fuses F with "
@@ -185,7 +189,7 @@ class RAE(nn.Module):
             "pixel_discriminator": build_pixel_discriminator(cfg) if pixel_transfer else None,
             "fusion": (build_from_registry(REID_HEADS_REGISTRY, rae.FUSION.NAME, "RAE.FUSION.NAME", cfg=cfg)
                        if rae.FUSION.ENABLED else None),
-            "translator": build_source_style_translation(cfg) if pre_pixel_fusion else None,
+            "translator": _pre_pixel_transfer().from_config(cfg) if pre_pixel_fusion else None,
             "pixel_transfer_updates_encoder": rae.PIXEL_TRANSFER.UPDATE_ENCODER,
             "fusion_updates_encoder": rae.FUSION.UPDATE_ENCODER,
             "fusion_updates_decoder": rae.FUSION.UPDATE_DECODER,
