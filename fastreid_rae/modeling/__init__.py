@@ -9,8 +9,7 @@ from .registry import DECODER_REGISTRY, DISCRIMINATOR_REGISTRY, GAN_LOSS_REGISTR
 from .backbones import build_mobilenetv2_last_stride_backbone, build_shufflenetv2_last_stride_backbone
 from .decoder import TransposedConvDecoder, build_decoder
 from .discriminators import StridedConvDiscriminator, build_feature_discriminator, build_pixel_discriminator
-from .heads import RAEEmbeddingHead, ResizableClassifier
-from .fusion import BilinearFusionHead, FactorizedBilinearPooling
+from .heads import BilinearFusionHead, FactorizedBilinearPooling, RAEEmbeddingHead, ResizableClassifier
 from .losses import LeastSquaresGANLoss, NonSaturatingGANLoss
 from .pixels import PixelSpace
 from .meta_arch import RAE, check_rae_config

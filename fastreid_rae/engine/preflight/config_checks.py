@@ -17,7 +17,7 @@ from ...data.streams import STREAMS, identity_stream
 from ...modeling import check_rae_config
 from ...modeling.backbones import ImageNetWeightsError, check_imagenet_weights
 from ...modeling.backbones.mobilenet import WIDTHS as MOBILENET_WIDTH_MULTIPLIERS
-from ...modeling.fusion import FUSED_FEATURE_NORMALIZATIONS
+from ...modeling.heads.fusion import FUSED_FEATURE_NORMALIZATIONS
 from ...modeling.registry import DECODER_REGISTRY, DISCRIMINATOR_REGISTRY, GAN_LOSS_REGISTRY
 from ...pseudo_labels import registered_pseudo_labelers
 from ...pseudo_labels.neighbors import SEARCH_METHODS

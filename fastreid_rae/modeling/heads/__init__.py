@@ -1,2 +1,3 @@
 from .classifier import ResizableClassifier, classify
 from .embedding_head import RAEEmbeddingHead
+from .fusion import BilinearFusionHead, FactorizedBilinearPooling

@@ -7,7 +7,7 @@ from fastreid.config import configurable
 from fastreid.modeling.heads import REID_HEADS_REGISTRY
 from torch import nn
 
-from .heads import RAEEmbeddingHead
+from .embedding_head import RAEEmbeddingHead
 
 
 def _signed_sqrt_l2(z: torch.Tensor) -> torch.Tensor:
