@@ -19,7 +19,7 @@ Methods, each ``ReidEvaluator.evaluate`` after inference has handed it every fea
             time grows ~16x from there to full size, where it was measured on this machine
             at 1,129 s and 19.7 GB peak RSS (docs/performance.md).
 
-Features are re-ID-like (``pseudo_labels/synthetic.py``: 10-30 images per identity,
+Features are re-ID-like (``testing/features.py``: 10-30 images per identity,
 look-alike families, 15 cameras, unit rows, float32); a random 12.4 % of the images (MSMT17's
 query share) are queries, so many gallery images share a query's identity and camera (junk).
 Each (size, method) runs in a fresh process that loads the saved features and feeds them to
@@ -53,7 +53,7 @@ METHODS = ("chunked", "chunked-torch", "dense", "upstream")
 
 
 def make_dataset(fraction, dim, seed=0):
-    from fastreid_rae.pseudo_labels.synthetic import make_reid_like_features
+    from fastreid_rae.testing.features import make_reid_like_features
 
     num_query, num_gallery = (round(fraction * n) for n in MSMT17_TEST)
     data = make_reid_like_features(num_query + num_gallery, dim=dim,

@@ -11,7 +11,7 @@ CUHK03, the synthetic world). Every checkpoint keeps the pseudo-labels its epoch
 made is read back, nothing is retrained or re-clustered; the target's cameras and hidden
 identities come from the run's ``config.yaml`` (``--root`` replaces its DATASETS.ROOT).
 
-A simulated adaptation run (``pseudo_labels/synthetic.py``'s re-ID-like features: look-alike
+A simulated adaptation run (``testing/features.py``'s re-ID-like features: look-alike
 families, a bias per camera) is one seed's people seen through features whose noise falls
 epoch by epoch, the same noise directions shrinking (the same seed draws the same people,
 cameras and noise vectors at every level), as a model's target features tighten when it
@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from fastreid_rae.pseudo_labels import DBSCANPseudoLabeler, label_free_quality  # noqa: E402
 from fastreid_rae.pseudo_labels.quality import adjusted_rand_index  # noqa: E402
-from fastreid_rae.pseudo_labels.synthetic import make_reid_like_features  # noqa: E402
+from fastreid_rae.testing.features import make_reid_like_features  # noqa: E402
 
 # From barely separable (same-identity cosine ~0.3) to tight (~0.85), one value per epoch.
 NOISE_BY_EPOCH = (1.6, 1.3, 1.0, 0.8, 0.65, 0.5, 0.4)

@@ -10,7 +10,7 @@
     .venv/bin/python benchmarks/pseudo_labels.py --sizes 32621 --features hard --nprobe-sweep
     .venv/bin/python benchmarks/pseudo_labels.py --features-file cuhk.npz   # benchmarks/real_features.py
 
-Features (``--features``, ``pseudo_labels/synthetic.py``): "reid-like" (default: 10-30 images
+Features (``--features``, ``testing/features.py``): "reid-like" (default: 10-30 images
 per identity, look-alike families, 6 cameras), or Zipf-sized identities (1-60 images, ~8 on
 average, 5 % loners) at a difficulty from "tight" to "hard" (noise 0.55 x 1..4 around each
 centre; "hard" is the issue's early-adaptation case), d = 2048, float32; or a trained model's
@@ -66,7 +66,7 @@ NPROBE_SWEEP = [16, 32, 64, 128, 256]
 
 
 def make_features(kind: str, n: int, dim: int):
-    from fastreid_rae.pseudo_labels.synthetic import (
+    from fastreid_rae.testing.features import (
         DIFFICULTY_NOISE, make_clustered_features, make_reid_like_features,
     )
 

@@ -24,7 +24,7 @@ from fastreid_rae.pseudo_labels.quality import (
     pairwise_precision_recall,
     pseudo_label_quality,
 )
-from fastreid_rae.pseudo_labels.synthetic import (
+from fastreid_rae.testing.features import (
     DIFFICULTY_NOISE,
     make_clustered_features,
     make_reid_like_features,

@@ -1,4 +1,4 @@
-"""Re-ID-like feature sets with known identities, for tests and ``benchmarks/pseudo_labels.py``.
+"""Re-ID-like feature sets with known identities, for the tests and the benchmarks.
 
 Identities come in look-alike families (people dressed alike), so the nearest neighbours mix
 identities the way real target-domain features do; every camera adds its own bias.
