@@ -1,7 +1,8 @@
 """Shared test fixtures.
 
-Real pedestrian crops live outside the repository (``../shared/data`` next to a checkout, or
-wherever ``RAE_SHARED_DATA`` points); tests that need them skip with the reason when absent.
+Real pedestrian crops (CUHK03, CUHK01, Market / Duke / MSMT17 samples) live outside the
+repository, wherever ``RAE_SHARED_DATA`` points; tests that need them skip with the reason
+when it is unset or not a folder.
 """
 import os
 from pathlib import Path
@@ -16,10 +17,10 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    root = Path(os.environ.get("RAE_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
-    if not root.is_dir():
-        pytest.skip(f"real re-ID crops not found at {root} (set RAE_SHARED_DATA to their folder)")
-    return root
+    folder = os.environ.get("RAE_SHARED_DATA")
+    if not folder or not Path(folder).is_dir():
+        pytest.skip(f"real re-ID crops not found (RAE_SHARED_DATA = {folder!r}; set it to their folder)")
+    return Path(folder)
 
 
 @pytest.fixture(scope="session")
