@@ -66,7 +66,7 @@ def recorded_run(run_dir: Path, root: str = None):
     from fastreid_rae.data.target import build_target_images
     from fastreid_rae.visualization.loading import load_config
 
-    cfg = load_config(str(run_dir / "config.yaml"), ["DATASETS.ROOT", root] if root else [])
+    cfg = load_config(str(run_dir / "config.yaml"), ["DATASETS.ROOT", root] if root else [], finished_run=True)
     images = build_target_images(cfg)
     camids = np.array([image.camid for image in images])
     identities = np.array([image.true_pid for image in images])

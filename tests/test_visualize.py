@@ -295,3 +295,25 @@ def test_cli_refuses_counts_below_one_and_outputs_it_cannot_write(visualize, tmp
         visualize(["ranklist", "--run-dir", str(tmp_path), *[item for pair in arguments.items() for item in pair]])
     assert exit_.value.code == 2
     assert f"argument {flag}: " in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+# ---- runs written before a key was removed -------------------------------------------------
+
+def test_a_run_config_with_a_retired_key_still_loads_and_a_user_config_with_it_is_refused(run, tmp_path, caplog):
+    from fastreid_rae.engine.config_loading import RETIRED_KEYS, ConfigError
+    from fastreid_rae.visualization.loading import ModelSource, load_config
+
+    retired = "RAE.FUSION.RE_ENCODING_UPDATES_BN_STATS"
+    assert retired in RETIRED_KEYS
+    old_run = tmp_path / "old_run"
+    old_run.mkdir()
+    text = (run / "config.yaml").read_text()
+    assert "\n  FUSION:\n" in text
+    (old_run / "config.yaml").write_text(text.replace("\n  FUSION:\n", "\n  FUSION:\n    RE_ENCODING_UPDATES_BN_STATS: false\n", 1))
+    (old_run / "model_final.pth").symlink_to(run / "model_final.pth")
+
+    cfg = ModelSource.resolve(run_dir=str(old_run)).config()
+    assert cfg == load_config(str(run / "config.yaml"))  # the same run, less the retired key
+    assert retired in caplog.text and "no longer has" in caplog.text
+    with pytest.raises(ConfigError, match=f"unknown config key '{retired}'"):
+        load_config(str(old_run / "config.yaml"))  # not marked as a run's: the user wrote it

@@ -68,7 +68,8 @@ def _source(parser, args, index=None) -> ModelSource:
         if index is None:
             parser.error("index needs a model: --run-dir, or --config-file with --weights")
         weights = args.weights or index.weights
-        return ModelSource.resolve(config_file=os.path.join(args.index, CONFIG_FILE), weights=weights)
+        return ModelSource.resolve(config_file=os.path.join(args.index, CONFIG_FILE), weights=weights,
+                                    finished_run=True)  # the index keeps its run's config.yaml
     try:
         return ModelSource.resolve(run_dir=args.run_dir, config_file=args.config_file, weights=args.weights)
     except (FileNotFoundError, VisualizationError) as error:

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ..visualization.loading import ModelSource, load_config, load_model
+from ..visualization.loading import ModelSource, load_model
 from .preprocessing import read_batch, test_size
 
 _CHUNK = 1 << 20  # bytes read at a time while hashing weights
@@ -68,7 +68,7 @@ class FeatureModel:
 
     @classmethod
     def load(cls, source: ModelSource, opts: Sequence[str] = ()) -> "FeatureModel":
-        cfg = load_config(source.config_file, opts)
+        cfg = source.config(opts)
         return cls(load_model(cfg, source.weights), cfg, source.weights)
 
     @torch.no_grad()

@@ -7,8 +7,13 @@ chains the user cannot tell which file is wrong. Here each file of the chain, an
 override list, is checked against the defaults first, so every error is a ``ConfigError``
 naming the file (or the command line), the key and what was expected; the merge itself is
 still fastreid's own ``merge_from_file`` / ``merge_from_list``.
+
+Keys the project has removed (``RETIRED_KEYS``) are refused in a config a user writes, like any
+unknown key; in a finished run's ``config.yaml`` (fastreid writes every key there) they are
+dropped with a warning, so the tools still read runs made before the removal.
 """
 import difflib
+import logging
 import os
 from typing import Any, Dict, Iterable, List, Sequence, Tuple
 
@@ -22,6 +27,14 @@ from yacs.config import _check_and_coerce_cfg_value_type
 from ..errors import ConfigError  # noqa: F401  (defined below every package; imported from here)
 
 COMMAND_LINE = "command line"
+
+logger = logging.getLogger(__name__)
+
+# key -> why it went and what replaced it
+RETIRED_KEYS = {
+    "RAE.FUSION.RE_ENCODING_UPDATES_BN_STATS": "the re-encoding pass keeps BN statistics of its own "
+                                               "(docs/model.md, \"BN statistics of the re-encoding\")",
+}
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
@@ -169,23 +182,44 @@ def _overrides_as_tree(opts: Sequence[str]) -> Dict[str, Any]:
     return tree
 
 
-def merge_config(cfg: CfgNode, config_file: str, opts: Sequence[str] = ()) -> CfgNode:
+def _without_retired(content: Dict[str, Any], source: str) -> Dict[str, Any]:
+    """``content`` less the RETIRED_KEYS it sets, each dropped with a warning."""
+    for full_key, reason in RETIRED_KEYS.items():
+        *sections, key = full_key.split(".")
+        node = content
+        for section in sections:
+            node = node.get(section) if isinstance(node, dict) else None
+        if isinstance(node, dict) and key in node:
+            del node[key]
+            logger.warning(f"{source}: ignoring {full_key}, which this version no longer has: {reason}")
+    return content
+
+
+def merge_config(cfg: CfgNode, config_file: str, opts: Sequence[str] = (), finished_run: bool = False) -> CfgNode:
     """``cfg.merge_from_file(config_file)`` then ``cfg.merge_from_list(opts)``, checked first.
 
     ``cfg`` holds the defaults (``get_cfg()`` + ``add_rae_config``). Raises ConfigError for a
     missing, empty or non-YAML file (any file of the ``_BASE_`` chain), an unknown key (with
     the closest known one), a section given a value, a value of the wrong type, and an odd
-    override list.
+    override list. ``finished_run``: ``config_file`` is a run's written config.yaml, whose
+    RETIRED_KEYS are dropped with a warning instead of refused.
     """
     if not config_file:
         raise ConfigError("no config file given; pass --config-file, e.g. "
                           "--config-file configs/RAE/duke2market.yml")
     opts = list(opts or [])
     all_keys = _full_keys(cfg)
-    for path, content in config_chain(config_file):
+    chain = config_chain(config_file)
+    for path, content in chain:
+        if finished_run:
+            _without_retired(content, f"config file '{path}'")
         _check_keys(content, cfg, f"config file '{path}'", all_keys)
     _check_keys(_overrides_as_tree(opts), cfg, COMMAND_LINE, all_keys)
-    _merge_or_explain(cfg.merge_from_file, config_file, f"config file '{config_file}'")
+    if finished_run:  # the checked contents, base first, as merge_from_file would merge them
+        for path, content in chain:
+            _merge_or_explain(cfg.merge_from_other_cfg, CfgNode(content), f"config file '{path}'")
+    else:
+        _merge_or_explain(cfg.merge_from_file, config_file, f"config file '{config_file}'")
     _merge_or_explain(cfg.merge_from_list, opts, COMMAND_LINE)
     return cfg
 

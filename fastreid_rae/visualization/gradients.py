@@ -19,7 +19,7 @@ from matplotlib import colormaps
 from ..data.streams import SeededSamples, derived_seed, identity_stream
 from .canvas import new_figure, save_figure
 from .errors import VisualizationError
-from .loading import ModelSource, load_checkpoint, load_config
+from .loading import ModelSource, load_checkpoint
 from .samples import domain_items
 
 PICTURE_SIZE = (900, 500)  # (width, height) in pixels
@@ -61,7 +61,7 @@ def encoder_gradient_norms(model, source: dict, target: dict) -> Norms:
 
 def checkpoint_norms(source: ModelSource, num_batches: int, seed: int, opts: Sequence[str]) -> Norms:
     """The mean over ``num_batches`` seeded source + target batches of each term's norm."""
-    cfg = load_config(source.config_file, opts)
+    cfg = source.config(opts)
     if cfg.MODEL.META_ARCHITECTURE != "RAE" or not cfg.DATASETS.TARGET:
         raise VisualizationError(f"gradients needs an RAE run with a target set; {source.config_file} has "
                                  f"MODEL.META_ARCHITECTURE {cfg.MODEL.META_ARCHITECTURE!r}, "

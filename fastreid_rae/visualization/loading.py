@@ -23,26 +23,35 @@ class ModelSource:
     config_file: str
     weights: str
     name: str
+    # config_file was written by a run (its config.yaml, or an index's copy), not by a user
+    finished_run: bool = False
 
     @classmethod
     def resolve(cls, run_dir: Optional[str] = None, config_file: Optional[str] = None,
-                weights: Optional[str] = None, name: Optional[str] = None) -> "ModelSource":
+                weights: Optional[str] = None, name: Optional[str] = None,
+                finished_run: bool = False) -> "ModelSource":
         """Either ``run_dir`` (holding config.yaml and model_final.pth; ``weights`` may name
-        another checkpoint) or ``config_file`` + ``weights``. ``name`` defaults to the run
-        directory's name, else to the weights' folder and file. Missing files raise
-        FileNotFoundError naming them."""
+        another checkpoint) or ``config_file`` + ``weights``; ``finished_run`` says that
+        config_file, too, was written by a run. ``name`` defaults to the run directory's
+        name, else to the weights' folder and file. Missing files raise FileNotFoundError
+        naming them."""
         if run_dir is not None:
             if config_file is not None:
                 raise VisualizationError(f"give a run directory ({run_dir}) or a config file ({config_file}), not both")
             config_file = os.path.join(run_dir, RUN_CONFIG)
             weights = weights or os.path.join(run_dir, RUN_WEIGHTS)
             name = name or os.path.basename(os.path.normpath(run_dir))
+            finished_run = True
         if config_file is None or weights is None:
             raise VisualizationError("a model needs a run directory, or a config file and its weights")
         for path, what in ((config_file, "config file"), (weights, "weights")):
             if not os.path.isfile(path):
                 raise FileNotFoundError(f"{what} not found: {path}")
-        return cls(config_file, weights, name or _weights_label(weights))
+        return cls(config_file, weights, name or _weights_label(weights), finished_run)
+
+    def config(self, opts: Sequence[str] = ()):
+        """The frozen config of this model (load_config)."""
+        return load_config(self.config_file, opts, self.finished_run)
 
 
 def _weights_label(weights: str) -> str:
@@ -58,11 +67,12 @@ def default_config():
     return cfg
 
 
-def load_config(config_file: str, opts: Sequence[str] = ()):
+def load_config(config_file: str, opts: Sequence[str] = (), finished_run: bool = False):
     """The frozen config of ``config_file`` with ``opts`` (KEY VALUE ...) merged on top, as
-    tools/train_net.py builds it (a bad file or key raises ConfigError naming it)."""
+    tools/train_net.py builds it (a bad file or key raises ConfigError naming it; a
+    ``finished_run``'s retired keys are dropped with a warning, engine/config_loading.py)."""
     cfg = default_config()
-    merge_config(cfg, config_file, opts)
+    merge_config(cfg, config_file, opts, finished_run)
     # the weights come from the checkpoint; never fetch ImageNet ones just to overwrite them
     cfg.MODEL.BACKBONE.PRETRAIN = False
     cfg.freeze()

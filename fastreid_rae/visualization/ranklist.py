@@ -9,7 +9,7 @@ from fastreid.utils.compute_dist import build_dist
 from .canvas import GridLayout, ImageGrid, framed, read_image
 from .errors import VisualizationError
 from .features import extract_features
-from .loading import ModelSource, load_config, load_model
+from .loading import ModelSource, load_model
 from .samples import choose_indices, dataset_split
 
 CORRECT = (0, 200, 0)
@@ -66,7 +66,7 @@ def rank_models(sources: Sequence[ModelSource], num_queries: int = 6, top_k: int
     ``num_queries`` seeded queries under each model; the same queries for every model."""
     if not sources:
         raise VisualizationError("ranklist needs at least one model")
-    cfgs = [load_config(source.config_file, opts) for source in sources]
+    cfgs = [source.config(opts) for source in sources]
     name = dataset or (cfgs[0].DATASETS.TESTS[0] if cfgs[0].DATASETS.TESTS else "")
     query, gallery = dataset_split(cfgs[0], name, "query"), dataset_split(cfgs[0], name, "gallery")
     q_paths, q_pids, q_camids = (list(column) for column in zip(*query))

@@ -7,7 +7,7 @@ import torch
 
 from .canvas import GridLayout, ImageGrid
 from .errors import VisualizationError
-from .loading import ModelSource, load_config, load_model
+from .loading import ModelSource, load_model
 from .samples import choose_indices, domain_items, image_loader
 
 DOMAINS = ("source", "target")
@@ -57,7 +57,7 @@ def draw_reconstructions(source: ModelSource, output: str, num_images: int = 6, 
                          opts: Sequence[str] = ()) -> str:
     """PNG of ``num_images`` seeded source and target images and their reconstructions by
     the model of ``source``; returns ``output``."""
-    cfg = load_config(source.config_file, opts)
+    cfg = source.config(opts)
     check_decoder(cfg, source.config_file)  # before the (slow) model and data
     model = load_model(cfg, source.weights)
     pictures = {}

@@ -9,7 +9,7 @@ from sklearn.manifold import TSNE
 from .canvas import new_figure, save_figure
 from .errors import VisualizationError
 from .features import extract_features
-from .loading import ModelSource, load_config, load_model
+from .loading import ModelSource, load_model
 from .samples import choose_indices, domain_items
 
 PANEL_SIZE = (500, 500)  # (width, height) in pixels, one panel per model
@@ -45,7 +45,7 @@ def draw_tsne(sources: Sequence[ModelSource], output: str, num_images: int = 200
         raise VisualizationError("tsne needs at least one model")
     if color_by not in COLOR_BY:
         raise VisualizationError(f"color_by must be one of {COLOR_BY}, got {color_by!r}")
-    cfgs = [load_config(source.config_file, opts) for source in sources]
+    cfgs = [source.config(opts) for source in sources]
     domains, paths, pids = [], [], []
     for domain in DOMAIN_STYLE:
         name, items = domain_items(cfgs[0], domain)
