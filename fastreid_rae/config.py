@@ -36,7 +36,8 @@ def add_rae_config(cfg):
     # "pre": Table IV's PT-hat (source images translated to target style before feature
     # learning by the CycleGAN of RAE.TRANSLATOR; no Dec; docs/model.md "PT-hat").
     _C.RAE.PIXEL_TRANSFER.MODE = "post"
-    # Whether reconstruction and pixel-GAN gradients reach Enc through F (DESIGN.md: all do).
+    # Whether reconstruction and pixel-GAN gradients reach Enc through F (docs/design.md,
+    # "Which gradients reach Enc": by default all do).
     # The CPU configs (synthetic/Base-RAE-cpu.yml) turn it off: there, a from-scratch Enc
     # pulled by Dec's terms lost identity information (docs/model.md, "Which gradients reach Enc").
     _C.RAE.PIXEL_TRANSFER.UPDATE_ENCODER = True
@@ -110,12 +111,14 @@ def add_rae_config(cfg):
     _C.RAE.FUSION.RANK = 512
     # o of Eq. (19): dimension of the fused feature z; not given by the paper.
     _C.RAE.FUSION.OUT_DIM = 512
-    # Whether fusion-loss gradients reach Enc (both Enc passes) (DESIGN.md: they do).
+    # Whether fusion-loss gradients reach Enc (both Enc passes); by default they do
+    # (docs/design.md, "Which gradients reach Enc").
     _C.RAE.FUSION.UPDATE_ENCODER = True
-    # Whether fusion-loss gradients train Dec (through the re-encoding of Dec(F)). DESIGN.md:
-    # they do. Algorithm 1 step 4 optimises "the fusion module" with Eq. (21); False leaves
-    # Dec to its own terms, Eq. (17), so the fusion cannot turn it from reconstructing into
-    # a second feature extractor (docs/model.md, "Which gradients reach Dec").
+    # Whether fusion-loss gradients train Dec (through the re-encoding of Dec(F)); by default
+    # they do (docs/design.md, "Which gradients reach Dec"). Algorithm 1 step 4 optimises "the
+    # fusion module" with Eq. (21); False leaves Dec to its own terms, Eq. (17), so the fusion
+    # cannot turn it from reconstructing into a second feature extractor (docs/model.md,
+    # "Which gradients reach Dec").
     _C.RAE.FUSION.UPDATE_DECODER = True
     # Normalisation of the fused feature z: "none" (Eq. (19)-(20) as printed), "l2", or
     # "power_l2" (signed sqrt + L2, as MFB does). Not in the paper: z scales with the square of
@@ -134,8 +137,8 @@ def add_rae_config(cfg):
     # (docs/results.md, "Where RAE loses: its Algorithm 2 feature").
     _C.RAE.TEST_FEATURE = "final"
 
-    # GAN objective for Eq. (8), (13), (16): "NonSaturatingGANLoss" (BCE, DESIGN.md) or
-    # "LeastSquaresGANLoss".
+    # GAN objective for Eq. (8), (13), (16): "NonSaturatingGANLoss" (BCE; docs/design.md,
+    # "GAN objective") or "LeastSquaresGANLoss".
     _C.RAE.GAN = CN()
     _C.RAE.GAN.LOSS = "NonSaturatingGANLoss"
 
@@ -152,9 +155,9 @@ def add_rae_config(cfg):
     # clustering, steps 1-3 of Sec. III-A), "kmeans", "jvtc" / "mmcl" (the "JVTC + RAE" /
     # "MMCL + RAE" rows of Tables II-III), "memory_contrast" (cluster-contrast memory).
     _C.RAE.PSEUDO_LABEL.NAME = "dbscan"
-    # Target feature that is clustered (DESIGN.md "Gaps"): "after" = Enc's pooled, BN-necked
-    # feature; "before" (the pooled feature before the BN neck) is refused by the trainer
-    # until the model exposes it.
+    # Target feature that is clustered (docs/design.md, "Which feature is clustered"):
+    # "after" = Enc's pooled, BN-necked feature; "before" (the pooled feature before the BN
+    # neck) is refused by the trainer until the model exposes it.
     _C.RAE.PSEUDO_LABEL.FEATURE = "after"
 
     # Shared k-NN search (faiss) behind every backend's neighbour graph.
@@ -267,15 +270,15 @@ def add_rae_config(cfg):
     # part") are fastreid's keys, set in configs/RAE/Base-RAE.yml. The model's param_groups()
     # names the groups these rates apply to.
     # Sec. III: Enc and Dec "first trained using labeled images of source domain". The first
-    # EPOCHS epochs train on the source alone (no clustering, no target batch); Enc and Dec
-    # learn together there, not one after the other (docs/model.md). 0: adapt from the start,
-    # e.g. from MODEL.WEIGHTS = a source-trained model.
+    # EPOCHS epochs train on the source alone (no clustering, no target batch); Enc first,
+    # then Dec (DECODER_EPOCHS below; docs/model.md). 0: adapt from the start, e.g. from
+    # MODEL.WEIGHTS = a source-trained model.
     _C.RAE.SOURCE_PRETRAIN = CN()
     _C.RAE.SOURCE_PRETRAIN.EPOCHS = 10
     # Of those, the last DECODER_EPOCHS train Dec alone (reconstruction + pixel GAN, Dis_p)
     # on the frozen Enc; the epochs before them train Enc alone (CE + triplet). Enc, then Dec
-    # (DESIGN.md); at least the first epoch trains Enc unless MODEL.WEIGHTS gives a trained
-    # one; ignored without pixel transfer.
+    # (docs/design.md, "Source pre-training order"); at least the first epoch trains Enc unless
+    # MODEL.WEIGHTS gives a trained one; ignored without pixel transfer.
     _C.RAE.SOURCE_PRETRAIN.DECODER_EPOCHS = 3
     # Whether those Dec epochs include Eq. (11)'s pixel-GAN term (and train Dis_p), as the
     # paper's; False trains Dec on the reconstruction alone first, and the GAN joins at the

@@ -305,7 +305,7 @@ def test_one_generator_pass_updates_each_running_statistic_once(pixel_transfer_u
         assert counts == {1}
 
 
-# ---- which parameters each loss trains (DESIGN.md: all gradients reach Enc) --------------
+# ---- which parameters each loss trains (docs/design.md, "Which gradients reach Enc") -----
 
 def trained_modules(model, loss):
     """Top-level module names (heads' classifiers told apart) whose parameters get a non-zero
@@ -324,7 +324,8 @@ def trained_modules(model, loss):
 
 @pytest.fixture(scope="module")
 def full_step():
-    # DESIGN.md's default, which the paper configs keep (the CPU configs cut Dec's gradient to Enc)
+    # the default (docs/design.md, "Which gradients reach Enc"), which the paper configs keep
+    # (the CPU configs cut Dec's gradient to Enc)
     model = rae_model("RAE.PIXEL_TRANSFER.UPDATE_ENCODER", True)
     losses = model(source_batch(), target_batch())
     return model, losses, model.discriminator_losses()

@@ -39,7 +39,7 @@ class PixelSpace(nn.Module):
 
     def decoder_output_to_encoder_input(self, reconstructed: torch.Tensor, size: Tuple[int, int]) -> torch.Tensor:
         """Dec output in [-1, 1] -> encoder input at the input ``size``, normalised like any
-        loader image (DESIGN.md, "Decoder output size")."""
+        loader image (docs/design.md, "Decoder output size")."""
         if tuple(reconstructed.shape[-2:]) != tuple(size):
             reconstructed = F.interpolate(reconstructed, size=size, mode="bilinear", align_corners=False)
         return self.normalize((reconstructed + 1.0) * (self.pixel_max / 2.0))

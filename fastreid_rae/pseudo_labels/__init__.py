@@ -1,4 +1,5 @@
-"""Target-domain pseudo-label backends behind one registry (DESIGN.md, "Pseudo-label backends").
+"""Target-domain pseudo-label backends behind one registry (docs/design.md,
+"Pseudo-label backends").
 
 ``build_pseudo_labeler(cfg)`` returns the backend named by ``cfg.RAE.PSEUDO_LABEL.NAME``:
 ``dbscan`` (the paper's), ``kmeans``, ``jvtc``, ``mmcl``, ``memory_contrast``. Importing this

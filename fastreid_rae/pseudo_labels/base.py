@@ -1,4 +1,4 @@
-"""The interface every pseudo-label backend implements (DESIGN.md, "Pseudo-label backends").
+"""The interface every pseudo-label backend implements (docs/design.md, "Pseudo-label backends").
 
 Once per epoch the trainer calls ``assign(features, camids, frames)`` with the features of the
 whole target training set; the backend answers with ``PseudoLabels`` (label -1 = outlier,

@@ -1,8 +1,9 @@
 """GAN objectives for Eq. (8) (features), Eq. (13) and Eq. (16) (pixels).
 
-The paper writes the objectives with log Dis(.) terms; DESIGN.md reads them as the standard
-real/fake game: Dis learns real = source, fake = target (Eq. 8) or reconstructed (Eq. 13), and
-the generator (Enc for Eq. 8, Dec for Eq. 13/16) is trained to make its output be scored real.
+The paper writes the objectives with log Dis(.) terms; docs/design.md, "GAN objective", reads
+them as the standard real/fake game: Dis learns real = source, fake = target (Eq. 8) or
+reconstructed (Eq. 13), and the generator (Enc for Eq. 8, Dec for Eq. 13/16) is trained to make
+its output be scored real.
 """
 import torch
 import torch.nn.functional as F
