@@ -1,7 +1,7 @@
 """``ConfigError``, in a module that imports nothing: the parts built while the package
-initialises (the PT-hat translator, which the RAE model imports) raise it too, and importing
-it from ``fastreid_rae.engine.config_loading``, its public home, would first import the
-engine's trainer, and with it the model being initialised."""
+initialises (the PT-hat translator, which registers itself with the model's registries) raise
+it too, and importing it from ``fastreid_rae.engine.config_loading``, its public home, would
+first import the engine's trainer, and with it the model being initialised."""
 
 
 class ConfigError(ValueError):
