@@ -321,6 +321,15 @@ def test_test_set_missing_is_found_before_training_not_at_its_end(tiny_world, tm
         preflight_on(root, tmp_path, "DATASETS.TESTS", "('MSMT17',)")
 
 
+def test_more_kmeans_clusters_than_target_images_is_found_before_training(tiny_world, tmp_path):
+    # it used to surface as a traceback at the first pseudo-labelling, after the source epochs
+    root = world_copy(tiny_world, tmp_path, "DukeMTMC-reID", "Market-1501-v15.09.15")
+    with pytest.raises(ConfigError, match=r"DATASETS.TARGET 'Market1501': RAE.PSEUDO_LABEL.KMEANS.NUM_CLUSTERS "
+                                          r"= 100000 exceeds the \d+ target images"):
+        preflight_on(root, tmp_path, "RAE.PSEUDO_LABEL.NAME", "kmeans", "RAE.PSEUDO_LABEL.KMEANS.NUM_CLUSTERS", 100000)
+    preflight_on(root, tmp_path / "ok", "RAE.PSEUDO_LABEL.NAME", "kmeans", "RAE.PSEUDO_LABEL.KMEANS.NUM_CLUSTERS", 5)
+
+
 @pytest.mark.parametrize("damage", ["empty", "truncated", "text"])
 def test_unreadable_image_is_named(tiny_world, tmp_path, damage):
     root = world_copy(tiny_world, tmp_path, "DukeMTMC-reID", "Market-1501-v15.09.15")

@@ -134,6 +134,11 @@ class PseudoLabeler(nn.Module):
     ) -> PseudoLabels:
         raise NotImplementedError
 
+    def target_size_problem(self, num_images: int) -> Optional[str]:
+        """What keeps the backend from labelling a target set of ``num_images`` images (a
+        setting naming its key), or None; pre-flight asks before any training."""
+        return None
+
     def loss(self, features: torch.Tensor, indices: torch.Tensor) -> Optional[torch.Tensor]:
         """Target loss of a batch (features B x d, dataset indices (B,)); None: use CE + triplet."""
         return None

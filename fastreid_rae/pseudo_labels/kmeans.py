@@ -9,6 +9,7 @@ planted clusters: 99.8%), and Lloyd's iterations rarely undo that. The seeds are
 a random subset of 10 images per cluster, which keeps seeding well under Lloyd's cost.
 """
 import logging
+from typing import Optional
 
 import faiss
 import numpy as np
@@ -50,13 +51,17 @@ class KMeansPseudoLabeler(PseudoLabeler):
         self.num_iters = num_iters
         self.seed = seed
 
+    def target_size_problem(self, num_images: int) -> Optional[str]:
+        if self.num_clusters > num_images:
+            return (f"RAE.PSEUDO_LABEL.KMEANS.NUM_CLUSTERS = {self.num_clusters} exceeds the "
+                    f"{num_images} target images; expected at most one cluster per image")
+        return None
+
     def _assign(self, features, camids, frames) -> PseudoLabels:
         num, dim = features.shape
-        if self.num_clusters > num:
-            raise ValueError(
-                f"RAE.PSEUDO_LABEL.KMEANS.NUM_CLUSTERS = {self.num_clusters} exceeds the "
-                f"{num} target images"
-            )
+        problem = self.target_size_problem(num)
+        if problem:
+            raise ValueError(problem)
         unit = l2_normalize(features)
         kmeans = faiss.Kmeans(
             dim,

@@ -112,12 +112,16 @@ def check_source_fills_a_batch(cfg, sources: Sequence[ImageDataset]) -> None:
 
 
 def check_target_side_information(cfg, target: ImageDataset) -> None:
-    """The backend's needs (RAE.PSEUDO_LABEL.NAME: cameras, frames) against what the target's
-    images carry; else the backend fails at the first pseudo-labelling, after the source
-    pre-training epochs."""
+    """The backend's needs (RAE.PSEUDO_LABEL.NAME: enough images, cameras, frames) against what
+    the target's images carry; else the backend fails at the first pseudo-labelling, after the
+    source pre-training epochs."""
     backend = cfg.RAE.PSEUDO_LABEL.NAME
-    requires = PSEUDO_LABEL_REGISTRY.get(backend)(cfg).requires
+    labeler = PSEUDO_LABEL_REGISTRY.get(backend)(cfg)
+    requires = labeler.requires
     images = unlabelled_target_images(target)
+    problem = labeler.target_size_problem(len(images))
+    if problem:
+        raise ConfigError(f"DATASETS.TARGET {cfg.DATASETS.TARGET!r}: {problem}")
     cameras = sorted({image.camid for image in images})
     if "camids" in requires and len(cameras) < 2:
         raise DatasetLayoutError(
