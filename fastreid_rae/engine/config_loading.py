@@ -6,7 +6,8 @@ missing, empty or non-YAML file with whatever ``open`` or PyYAML raise. With ``_
 chains the user cannot tell which file is wrong. Here each file of the chain, and the
 override list, is checked against the defaults first, so every error is a ``ConfigError``
 naming the file (or the command line), the key and what was expected; the merge itself is
-still fastreid's own ``merge_from_file`` / ``merge_from_list``.
+still yacs's own (``merge_from_other_cfg`` per file of the chain, base first, then
+``merge_from_list``).
 
 Keys the project has removed (``RETIRED_KEYS``) are refused in a config a user writes, like any
 unknown key; in a finished run's ``config.yaml`` (fastreid writes every key there) they are
@@ -196,7 +197,8 @@ def _without_retired(content: Dict[str, Any], source: str) -> Dict[str, Any]:
 
 
 def merge_config(cfg: CfgNode, config_file: str, opts: Sequence[str] = (), finished_run: bool = False) -> CfgNode:
-    """``cfg.merge_from_file(config_file)`` then ``cfg.merge_from_list(opts)``, checked first.
+    """``config_file`` (its ``_BASE_`` chain, base first) then ``opts`` merged into ``cfg``,
+    checked first.
 
     ``cfg`` holds the defaults (``get_cfg()`` + ``add_rae_config``). Raises ConfigError for a
     missing, empty or non-YAML file (any file of the ``_BASE_`` chain), an unknown key (with
@@ -215,11 +217,9 @@ def merge_config(cfg: CfgNode, config_file: str, opts: Sequence[str] = (), finis
             _without_retired(content, f"config file '{path}'")
         _check_keys(content, cfg, f"config file '{path}'", all_keys)
     _check_keys(_overrides_as_tree(opts), cfg, COMMAND_LINE, all_keys)
-    if finished_run:  # the checked contents, base first, as merge_from_file would merge them
-        for path, content in chain:
-            _merge_or_explain(cfg.merge_from_other_cfg, CfgNode(content), f"config file '{path}'")
-    else:
-        _merge_or_explain(cfg.merge_from_file, config_file, f"config file '{config_file}'")
+    # the checked contents, base first: what merge_from_file would merge, less any retired key
+    for path, content in chain:
+        _merge_or_explain(cfg.merge_from_other_cfg, CfgNode(content), f"config file '{path}'")
     _merge_or_explain(cfg.merge_from_list, opts, COMMAND_LINE)
     return cfg
 
