@@ -1,6 +1,6 @@
-"""Table IV as configs and the ablation runner (fastreid_rae/ablation, tools/ablation.py).
+"""Table IV's rows and the ablation runner (fastreid_rae/ablation, tools/ablation.py).
 
-The configs: every row of every setting parses and switches exactly its modules. The runner:
+The rows: every row of every setting parses and switches exactly its modules. The runner:
 two tiny configs x 2 seeds train through tools/train_net.py into a table and a chart, and a
 second call trains nothing. Aggregation, resumability and errors on fabricated run folders.
 """
@@ -14,10 +14,11 @@ from PIL import Image
 import fastreid_rae  # noqa: F401  (compat shims and registrations, before fastreid)
 from fastreid.modeling import build_model
 
-from fastreid_rae.ablation import (FINISHED, METRICS, NEW, PARTIAL, Run, Summary, Variant, ablation,
-                                   bar_chart, config_variants, execute, load_config,
-                                   markdown_table, plan_runs, run_state, summarise,
-                                   sweep_plot, sweep_variants, train_command)
+from fastreid_rae.ablation import (FINISHED, METRICS, NEW, PARTIAL, TABLE_IV, Run, Summary, Variant,
+                                   ablation, bar_chart, config_variants, execute, find_row,
+                                   load_config, markdown_table, plan_runs, row_names, row_variant,
+                                   row_variants, run_state, summarise, sweep_plot, sweep_variants,
+                                   train_command)
 from fastreid_rae.ablation import plots
 from fastreid_rae.engine.training_stage import training_stage
 from fastreid_rae.evaluation import write_results
@@ -26,8 +27,7 @@ from fastreid_rae.translation import TranslatorTrainer
 from .conftest import REPO_ROOT
 from .test_paper_configs import flatten
 
-ABLATION_DIR = REPO_ROOT / "configs/RAE/ablation"
-# setting folder -> the config its rows change
+# setting -> its pair config: the rows of each are built from it (fastreid_rae/ablation/rows.py)
 SETTINGS = {"duke2market": "configs/RAE/duke2market.yml",
             "synthetic": "configs/RAE/synthetic/duke2market.yml",
             "cuhk03_to_cuhk01": "configs/RAE/cuhk03_to_cuhk01.yml",
@@ -36,7 +36,7 @@ SETTINGS = {"duke2market": "configs/RAE/duke2market.yml",
 # The CPU-sized settings adapt the direct_transfer row's model: their other rows change the
 # setting's <config>_from_source.yml instead, or, with a Dec, <config>_from_source_decoder_first.yml,
 # which trains Dec on that model for this many epochs first; and that row, the source model, has
-# its own schedule of Enc alone.
+# its own schedule of Enc alone (<config>_direct_transfer.yml).
 ADAPTS_SOURCE_MODEL = {"synthetic": 20, "cuhk03_to_cuhk01_cpu": 1, "cuhk01_to_cuhk03_cpu": 4}
 SOURCE_MODEL_SCHEDULE = {
     "synthetic": {"RAE.SOURCE_PRETRAIN.EPOCHS": 10},
@@ -57,6 +57,16 @@ ROWS = {"direct_transfer": (False, False, False, "post", False),
 SWITCHES = ("RAE.FEATURE_TRANSFER.ENABLED", "RAE.PIXEL_TRANSFER.ENABLED", "RAE.FUSION.ENABLED",
             "RAE.PIXEL_TRANSFER.MODE", "DATASETS.TARGET")
 CASES = [(setting, row) for setting in SETTINGS for row in ROWS]
+TRANSLATOR = "logs/translator/here"
+
+
+def setting_file(setting):
+    return REPO_ROOT / SETTINGS[setting]
+
+
+def synthetic_row(name):
+    return row_variant(setting_file("synthetic"), name, TRANSLATOR)
+
 
 # A run of a couple of steps: 74 tiny Duke-like images // 24 = 3 iterations (fastreid's timer
 # needs 3), adapting from the start so the baseline pseudo-labels its target.
@@ -66,47 +76,79 @@ TINY_RUN = ["SOLVER.MAX_EPOCH", 1, "SOLVER.IMS_PER_BATCH", 24, "DATALOADER.NUM_W
 
 # ---- the configs ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("setting", list(SETTINGS))
-def test_each_setting_has_exactly_the_rows_of_table_iv(setting):
-    assert {p.stem for p in (ABLATION_DIR / setting).glob("*.yml")} == set(ROWS)
+def test_the_rows_are_table_iv_and_each_backend_with_and_without_rae():
+    assert list(TABLE_IV) == list(ROWS)
+    for backend in ("dbscan", "kmeans", "mmcl", "jvtc", "memory_contrast"):
+        assert {backend, f"{backend}_rae"} <= set(row_names())
+    with pytest.raises(ValueError, match="unknown row 'ft_f'.*ft_pt_f"):
+        find_row("ft_f")
 
 
-def expected_translator_keys(setting, row):
-    """PT-hat rows read what tools/train_translator.py writes to logs/translator/<setting>."""
+def expected_translator_keys(row):
+    """PT-hat rows read what tools/train_translator.py writes to --translator."""
     _, _, fusion, mode, _ = ROWS[row]
     if mode != "pre":
         return {}
-    keys = {"RAE.TRANSLATOR.TRANSLATED_ROOT": f"logs/translator/{setting}/translated"}
+    keys = {"RAE.TRANSLATOR.TRANSLATED_ROOT": f"{TRANSLATOR}/translated"}
     if fusion:
-        keys["RAE.TRANSLATOR.WEIGHTS"] = f"logs/translator/{setting}/translator.pth"
+        keys["RAE.TRANSLATOR.WEIGHTS"] = f"{TRANSLATOR}/translator.pth"
     return keys
 
 
 def row_base_file(setting, row):
     """The config a row changes: the setting's, or for a row adapting the source model, its
-    from-source variant."""
+    from-source variant (and the source model's own schedule for the direct-transfer row)."""
     _, pt, _, mode, _ = ROWS[row]
     base_file = SETTINGS[setting]
-    if setting in ADAPTS_SOURCE_MODEL and row != "direct_transfer":
-        suffix = "_from_source_decoder_first" if pt and mode == "post" else "_from_source"
+    if setting in ADAPTS_SOURCE_MODEL:
+        if row == "direct_transfer":
+            suffix = "_direct_transfer"
+        else:
+            suffix = "_from_source_decoder_first" if pt and mode == "post" else "_from_source"
         base_file = base_file.replace(".yml", f"{suffix}.yml")
     return REPO_ROOT / base_file
 
 
 @pytest.mark.parametrize("setting,row", CASES, ids=[f"{s}/{r}" for s, r in CASES])
-def test_row_config_switches_its_modules_and_nothing_else(setting, row):
+def test_row_switches_its_modules_and_nothing_else(setting, row):
     ft, pt, fusion, mode, has_target = ROWS[row]
-    base = flatten(load_config(Variant("base", row_base_file(setting, row))))
-    cfg = flatten(load_config(Variant(row, ABLATION_DIR / setting / f"{row}.yml")))
-    target = base["DATASETS.TARGET"] if has_target else ""
+    variant = row_variant(setting_file(setting), row, TRANSLATOR)
+    assert variant.config_file == row_base_file(setting, row)
+    pair = flatten(load_config(Variant("pair", setting_file(setting))))
+    base = flatten(load_config(Variant("base", variant.config_file)))
+    cfg = flatten(load_config(variant))
+    target = pair["DATASETS.TARGET"] if has_target else ""
     assert [cfg[key] for key in SWITCHES] == [ft, pt, fusion, mode, target]
-    assert cfg["OUTPUT_DIR"] == f"logs/ablation/{setting}/{row}"
-    translator = expected_translator_keys(setting, row)
+    translator = expected_translator_keys(row)
     assert {key: cfg[key] for key in translator} == translator
     schedule = SOURCE_MODEL_SCHEDULE.get(setting, {}) if row == "direct_transfer" else {}
     assert {key: cfg[key] for key in schedule} == schedule
     changed = {key for key in base if base[key] != cfg[key]}
-    assert changed <= {*SWITCHES, *translator, *schedule, "OUTPUT_DIR"}, f"{setting}/{row}: {changed}"
+    assert changed <= {*SWITCHES, *translator}, f"{setting}/{row}: {changed}"
+
+
+def test_pt_hat_rows_need_the_translator_folder():
+    with pytest.raises(ValueError, match="pt_hat .*--translator"):
+        row_variant(setting_file("synthetic"), "pt_hat")
+
+
+@pytest.mark.parametrize("backend", ["jvtc", "mmcl", "memory_contrast"])
+@pytest.mark.parametrize("row", ["baseline", "ft_pt_f"])
+def test_backend_rows_swap_only_the_backend(backend, row):
+    """"X" is the baseline with backend X, "X + RAE" the full RAE with it (Table V)."""
+    name = backend if row == "baseline" else f"{backend}_rae"
+    base = flatten(load_config(synthetic_row(row)))
+    variant = flatten(load_config(synthetic_row(name)))
+    assert {key for key in base if base[key] != variant[key]} == {"RAE.PSEUDO_LABEL.NAME"}
+    assert variant["RAE.PSEUDO_LABEL.NAME"] == backend
+
+
+def test_row_variants_train_the_source_model_first_when_a_row_adapts_it():
+    variants, init_from = row_variants(setting_file("synthetic"), ["ft", "baseline", "ft"])
+    assert [v.name for v in variants] == ["direct_transfer", "ft", "baseline"]
+    assert init_from == "direct_transfer"
+    variants, init_from = row_variants(setting_file("duke2market"), ["ft", "baseline"])
+    assert [v.name for v in variants] == ["ft", "baseline"] and init_from is None  # from ImageNet
 
 
 ADAPTING = [(setting, row) for setting in ADAPTS_SOURCE_MODEL for row in ROWS if row != "direct_transfer"]
@@ -114,7 +156,7 @@ ADAPTING = [(setting, row) for setting in ADAPTS_SOURCE_MODEL for row in ROWS if
 
 @pytest.mark.parametrize("setting,row", ADAPTING, ids=[f"{s}/{r}" for s, r in ADAPTING])
 def test_rows_adapt_the_source_model_for_the_same_epochs(setting, row):
-    cfg = load_config(Variant(row, ABLATION_DIR / setting / f"{row}.yml"), ["MODEL.WEIGHTS", "source.pth"])
+    cfg = load_config(row_variant(setting_file(setting), row, TRANSLATOR), ["MODEL.WEIGHTS", "source.pth"])
     _, pt, _, mode, _ = ROWS[row]
     has_decoder = pt and mode == "post"
     assert cfg.RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL is True
@@ -141,13 +183,12 @@ def test_cpu_sized_cuhk_pair_is_the_synthetic_config_on_the_crops(pair):
 
 @pytest.mark.parametrize("row", list(ROWS))
 def test_synthetic_row_builds_its_model(row, tmp_path):
-    variant = Variant(row, ABLATION_DIR / "synthetic" / f"{row}.yml")
+    variant = row_variant(setting_file("synthetic"), row, translator=tmp_path)
     ft, pt, fusion, mode, _ = ROWS[row]
-    overrides = ["MODEL.HEADS.NUM_CLASSES", 4]
     if mode == "pre" and fusion:  # the fusion loads G_t2s: an untrained translator will do
         weights = TranslatorTrainer(load_config(variant), tmp_path).save()
-        overrides += ["RAE.TRANSLATOR.WEIGHTS", str(weights)]
-    model = build_model(load_config(variant, overrides))
+        assert weights == tmp_path / "translator.pth"
+    model = build_model(load_config(variant, ["MODEL.HEADS.NUM_CLASSES", 4]))
     # a switched-off module has no parameters at all (STYLE.md: no zero-weight ghosts); PT-hat
     # translates the images before Enc, so it has no Dec (Sec. IV-E)
     assert (model.feature_discriminator is not None) == ft
@@ -158,10 +199,10 @@ def test_synthetic_row_builds_its_model(row, tmp_path):
 # ---- variants and runs ---------------------------------------------------------------------
 
 def test_config_variants_are_named_by_file_and_refuse_clashing_names(tmp_path):
-    rows = [ABLATION_DIR / "synthetic/baseline.yml", ABLATION_DIR / "synthetic/ft.yml"]
-    assert [v.name for v in config_variants(rows)] == ["baseline", "ft"]
+    files = [REPO_ROOT / SETTINGS["synthetic"], REPO_ROOT / SETTINGS["cuhk03_to_cuhk01"]]
+    assert [v.name for v in config_variants(files)] == ["duke2market", "cuhk03_to_cuhk01"]
     with pytest.raises(ValueError, match="same name"):
-        config_variants([ABLATION_DIR / "synthetic/ft.yml", ABLATION_DIR / "duke2market/ft.yml"])
+        config_variants([REPO_ROOT / SETTINGS["synthetic"], REPO_ROOT / SETTINGS["duke2market"]])
     with pytest.raises(FileNotFoundError, match="nope.yml"):
         config_variants([tmp_path / "nope.yml"])
 
@@ -186,13 +227,13 @@ def test_sweep_varies_one_loss_weight_at_a_time_and_shares_the_configured_point(
 
 def test_a_bad_config_key_names_the_file_before_any_run(tmp_path):
     bad = tmp_path / "bad.yml"
-    bad.write_text(f"_BASE_: {ABLATION_DIR / 'synthetic/baseline.yml'}\nRAE:\n  NO_SUCH_KEY: 1\n")
+    bad.write_text(f"_BASE_: {synthetic_row('baseline').config_file}\nRAE:\n  NO_SUCH_KEY: 1\n")
     runs = plan_runs(config_variants([bad]), [0], tmp_path / "out")
     with pytest.raises(ValueError, match="bad.yml"):
         execute(runs, progress=lambda line: None)
     assert not (tmp_path / "out").exists()
     with pytest.raises(ValueError, match="OUTPUT_DIR"):  # the runner's own key
-        execute(plan_runs(config_variants([ABLATION_DIR / "synthetic/ft.yml"]), [0], tmp_path),
+        execute(plan_runs([synthetic_row("ft")], [0], tmp_path),
                 ["OUTPUT_DIR", "elsewhere"])
 
 
@@ -204,7 +245,7 @@ def _fake_finished_run(run, metrics_by_dataset):
 
 
 def test_run_state_and_command(tmp_path):
-    variant = Variant("ft", ABLATION_DIR / "synthetic/ft.yml", ("RAE.LOSS.LAMBDA_FEAT_GAN", 1.0))
+    variant = Variant("ft", synthetic_row("ft").config_file, ("RAE.LOSS.LAMBDA_FEAT_GAN", 1.0))
     run = plan_runs([variant], [3], tmp_path)[0]
     assert run.output_dir == tmp_path.resolve() / "ft" / "seed3"
     assert run_state(run.output_dir) == NEW
@@ -224,9 +265,9 @@ def test_run_state_and_command(tmp_path):
 
 
 def test_init_from_gives_weights_only_to_configs_that_adapt_a_source_model(tmp_path):
-    variants = [Variant("ft", ABLATION_DIR / "synthetic/ft.yml"),  # adapts a source model
-                Variant("paper_ft", ABLATION_DIR / "duke2market/ft.yml"),  # pre-trains its own
-                Variant("direct_transfer", ABLATION_DIR / "synthetic/direct_transfer.yml")]
+    variants = [synthetic_row("ft"),  # adapts a source model
+                Variant("paper_ft", REPO_ROOT / SETTINGS["duke2market"]),  # pre-trains its own
+                synthetic_row("direct_transfer")]
     runs = plan_runs(variants, [0, 1], tmp_path, init_from="direct_transfer")
     assert [(run.variant.name, run.seed) for run in runs][:2] == [("direct_transfer", 0),
                                                                    ("direct_transfer", 1)]
@@ -240,8 +281,8 @@ def test_init_from_gives_weights_only_to_configs_that_adapt_a_source_model(tmp_p
 def test_a_failing_run_raises_with_its_config_and_log(tmp_path):
     failing = tmp_path / "failing_train_net.py"
     failing.write_text("import sys\nprint('CUDA out of memory')\nsys.exit(3)\n")
-    runs = plan_runs(config_variants([ABLATION_DIR / "synthetic/baseline.yml"]), [0], tmp_path)
-    expected = r"(?s)baseline\.yml, seed 0.*exited with 3.*CUDA out of memory"
+    runs = plan_runs([synthetic_row("baseline")], [0], tmp_path)
+    expected = r"(?s)duke2market_from_source\.yml, seed 0.*exited with 3.*CUDA out of memory"
     with pytest.raises(RuntimeError, match=expected):
         execute(runs, train_script=failing, progress=lambda line: None)
 
@@ -256,8 +297,7 @@ KNOWN = {("baseline", 0): (40.0, 50.0, 60.0, 70.0), ("baseline", 1): (44.0, 54.0
 def _known_runs(root):
     runs = []
     for (name, seed), values in KNOWN.items():
-        variant = Variant(name, ABLATION_DIR / f"synthetic/{name}.yml")
-        run = Run(variant, seed, root / name / f"seed{seed}")
+        run = Run(synthetic_row(name), seed, root / name / f"seed{seed}")
         _fake_finished_run(run, {"Market1501": dict(zip(METRICS, values), mINP=1.0)})
         runs.append(run)
     return runs
@@ -281,7 +321,7 @@ def test_summary_is_the_mean_and_sample_std_over_seeds(tmp_path):
 
 
 def test_summary_needs_the_test_set_named_when_a_run_has_several(tmp_path):
-    run = Run(Variant("baseline", ABLATION_DIR / "synthetic/baseline.yml"), 0, tmp_path)
+    run = Run(synthetic_row("baseline"), 0, tmp_path)
     metrics = {"mAP": 1.0, "Rank-1": 2.0, "Rank-5": 3.0, "Rank-10": 4.0}
     doubled = {key: 2 * value for key, value in metrics.items()}
     _fake_finished_run(run, {"Market1501": metrics, "DukeMTMC": doubled})
@@ -370,6 +410,11 @@ def test_sweep_command_reports_finished_runs_without_training(tmp_path, capsys):
 def test_command_line_errors_are_one_line_naming_the_file(tmp_path):
     with pytest.raises(SystemExit, match=r"^error: .*nope\.yml"):
         ablation_cli()(["run", str(tmp_path / "nope.yml"), "--output-root", str(tmp_path)])
+    with pytest.raises(SystemExit, match=r"^error: .*nope\.yml"):
+        ablation_cli()(["run", str(tmp_path / "nope.yml"), "--rows", "ft", "--output-root", str(tmp_path)])
+    with pytest.raises(SystemExit, match=r"^error: --rows takes one config"):
+        ablation_cli()(["run", str(setting_file("synthetic")), str(setting_file("duke2market")),
+                        "--rows", "ft", "--output-root", str(tmp_path)])
 
 
 # ---- the runner end to end -----------------------------------------------------------------
@@ -383,10 +428,10 @@ def one_thread_children(monkeypatch):
 def test_ablation_trains_two_configs_x_two_seeds_then_resumes_without_training(
         tiny_world, tmp_path, capsys, one_thread_children):
     names = ("baseline", "direct_transfer")  # the source model's runs are trained first anyway
-    configs = [ABLATION_DIR / f"synthetic/{name}.yml" for name in names]
     overrides = ["DATASETS.ROOT", str(tiny_world), *TINY_RUN]
     lines = []
-    written = ablation(configs, [0, 1], tmp_path, overrides, init_from="direct_transfer",
+    variants, init_from = row_variants(setting_file("synthetic"), names)
+    written = ablation(variants, [0, 1], tmp_path, overrides, init_from=init_from,
                        progress=lines.append)
 
     runs = [tmp_path / name / f"seed{seed}" for name in names for seed in (0, 1)]
@@ -408,8 +453,8 @@ def test_ablation_trains_two_configs_x_two_seeds_then_resumes_without_training(
 
     # again, through the command line: every run is kept, none is retrained
     finals = {run: os.path.getmtime(run / "model_final.pth") for run in runs}
-    ablation_cli()(["run", *map(str, configs), "--seeds", "0", "1", "--output-root", str(tmp_path),
-                    "--init-from", "direct_transfer", "--opts", *map(str, overrides)])
+    ablation_cli()(["run", str(setting_file("synthetic")), "--rows", *names, "--seeds", "0", "1",
+                    "--output-root", str(tmp_path), "--opts", *map(str, overrides)])
     printed = capsys.readouterr().out
     assert printed.count("finished earlier") == 4 and "done in" not in printed
     assert {run: os.path.getmtime(run / "model_final.pth") for run in runs} == finals

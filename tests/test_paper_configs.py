@@ -23,8 +23,8 @@ from fastreid_rae.pseudo_labels import registered_pseudo_labelers
 from .conftest import REPO_ROOT
 
 CONFIG_DIR = REPO_ROOT / "configs/RAE"
-# the Table IV rows (ablation/) are built, translator included, by tests/test_ablation.py
-ALL_CONFIGS = sorted(p for p in CONFIG_DIR.rglob("*.yml") if "ablation" not in p.parts)
+# the Table IV rows and the X / X + RAE rows are built from these by tests/test_ablation.py
+ALL_CONFIGS = sorted(CONFIG_DIR.rglob("*.yml"))
 
 # Table I (real train splits) and docs/datasets.md (the CUHK crops): training images per source
 TRAIN_IMAGES = {"Market1501": 12936, "DukeMTMC": 16522, "MSMT17": 32621,
@@ -83,6 +83,20 @@ def test_config_merges_and_builds_its_model(path):
     cfg = load(path, *CPU_SMALL, "MODEL.HEADS.NUM_CLASSES", 4)
     model = build_model(cfg)
     assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def _base_chain(path):
+    """The files a config merges, itself first, following _BASE_."""
+    chain = [path]
+    while (match := re.search(r"^_BASE_:\s*(\S+)", chain[-1].read_text(), re.M)):
+        chain.append((chain[-1].parent / match.group(1)).resolve())
+    return chain
+
+
+def test_no_config_is_more_than_three_bases_deep():
+    # a newcomer reads a config and at most three files behind it
+    deep = {_id(p): len(_base_chain(p)) - 1 for p in ALL_CONFIGS if len(_base_chain(p)) > 4}
+    assert not deep, deep
 
 
 def test_the_expected_configs_exist():
@@ -150,19 +164,6 @@ def test_backend_variant_changes_only_the_backend(backend):
     assert backend in registered_pseudo_labelers()
     assert changed <= {"OUTPUT_DIR"} | {k for k in base if k.startswith("RAE.PSEUDO_LABEL.")}
     assert variant["OUTPUT_DIR"] == f"logs/duke2market_{backend}"
-
-
-@pytest.mark.parametrize("row", ["baseline", "ft_pt_f"], ids=["X", "X + RAE"])
-@pytest.mark.parametrize("backend", ["jvtc", "mmcl", "memory_contrast"])
-def test_synthetic_backend_rows_swap_only_the_backend(backend, row):
-    # the X / X + RAE table: the baseline / full-RAE ablation row with another backend
-    name = backend if row == "baseline" else f"{backend}_rae"
-    base = flatten(load(CONFIG_DIR / f"ablation/synthetic/{row}.yml"))
-    variant = flatten(load(CONFIG_DIR / f"backends/synthetic/{name}.yml"))
-    changed = {key for key in base if base[key] != variant[key]}
-    assert variant["RAE.PSEUDO_LABEL.NAME"] == backend
-    assert changed <= {"OUTPUT_DIR"} | {k for k in base if k.startswith("RAE.PSEUDO_LABEL.")}
-    assert variant["OUTPUT_DIR"] == f"logs/backends/synthetic/{name}"
 
 
 def test_synthetic_market2duke_mirrors_duke2market():

@@ -15,12 +15,14 @@ runs are not repeated; an interrupted one resumes from its last checkpoint.
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import fastreid_rae  # noqa: E402,F401
+from fastreid_rae.ablation.rows import row_variant  # noqa: E402
 from fastreid_rae.ablation.runs import execute, plan_runs  # noqa: E402
 from fastreid_rae.ablation.variants import Variant, adapts_source_model  # noqa: E402
 from fastreid_rae.cli import output_folder  # noqa: E402
@@ -29,18 +31,25 @@ from fastreid_rae.data.synthetic.world import load_world_card  # noqa: E402
 from fastreid_rae.evaluation import read_final_metrics  # noqa: E402
 
 TARGET_TEST_SET = "Market1501"
-ABLATION = REPO / "configs/RAE/ablation/synthetic"
+SETTING = REPO / "configs/RAE/synthetic/duke2market.yml"
 
-# run name -> (what it is, config); the first three are the default
+# run name -> (what it is, the setting's Table IV row or a config); the first three are the default
 RUNS = {
-    "direct_transfer": ("Direct transfer (source labels only)", ABLATION / "direct_transfer.yml"),
-    "dbscan_baseline": ("DBSCAN baseline (+ target pseudo-labels)", ABLATION / "baseline.yml"),
-    "rae": ("RAE (baseline + FT + PT + F)", ABLATION / "ft_pt_f.yml"),
+    "direct_transfer": ("Direct transfer (source labels only)", "direct_transfer"),
+    "dbscan_baseline": ("DBSCAN baseline (+ target pseudo-labels)", "baseline"),
+    "rae": ("RAE (baseline + FT + PT + F)", "ft_pt_f"),
     "target_supervised": ("Target-supervised (upper bound, uses target labels)",
                           REPO / "configs/Supervised/synthetic_market_supervised.yml"),
 }
 DEFAULT_RUNS = ("direct_transfer", "dbscan_baseline", "rae")
 SOURCE_MODEL_RUN = "direct_transfer"  # its model_final.pth: MODEL.WEIGHTS of the runs adapting a source model
+
+
+def run_variant(name: str) -> Variant:
+    what = RUNS[name][1]
+    if isinstance(what, Path):
+        return Variant(name, what)
+    return replace(row_variant(SETTING, what), name=name)
 
 
 def parse_args(argv=None):
@@ -82,11 +91,11 @@ def main(argv=None):
         raise SystemExit(f"[demo] unknown run(s) {unknown}; valid: {list(RUNS)}")
     ensure_world(world, args.preset, args.seed)
 
-    variants = [Variant(name, RUNS[name][1]) for name in wanted]
+    variants = [run_variant(name) for name in wanted]
     adapting = [variant.name for variant in variants if adapts_source_model(variant)]
     if adapting and SOURCE_MODEL_RUN not in wanted:
         print(f"[demo] {', '.join(adapting)} adapt(s) the {SOURCE_MODEL_RUN} model: training it first")
-        variants.insert(0, Variant(SOURCE_MODEL_RUN, RUNS[SOURCE_MODEL_RUN][1]))
+        variants.insert(0, run_variant(SOURCE_MODEL_RUN))
     runs = plan_runs(variants, [args.seed], output, init_from=SOURCE_MODEL_RUN)
     start = time.time()
     execute(runs, ["DATASETS.ROOT", str(world)], progress=lambda line: print(f"[demo] {line}", flush=True),

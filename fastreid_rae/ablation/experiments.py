@@ -8,7 +8,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from .plots import bar_chart, sweep_plot
 from .runs import TRAIN_NET, execute, plan_runs
 from .summary import Summary, evaluated_test_set, markdown_table, summarise
-from .variants import SWEEP_KEYS, Variant, config_variants, sweep_variants
+from .variants import SWEEP_KEYS, Variant, sweep_variants
 
 
 def _write(path: Path, text: str) -> Path:
@@ -33,15 +33,16 @@ def _train_and_summarise(variants: Sequence[Variant], seeds: Sequence[int], outp
     return [summaries[variant.name] for variant in variants], evaluated_test_set(runs[0], dataset)
 
 
-def ablation(config_files: Sequence, seeds: Sequence[int], output_root, overrides: Sequence = (),
+def ablation(variants: Sequence[Variant], seeds: Sequence[int], output_root, overrides: Sequence = (),
              dataset: Optional[str] = None, init_from: Optional[str] = None,
              python: str = sys.executable, train_script=TRAIN_NET,
              progress: Callable[[str], None] = print) -> Dict[str, Path]:
-    """Train each config x seed, then write the table and the bar chart of all of them.
-    ``init_from``: see ``plan_runs``."""
+    """Train each variant x seed, then write the table and the bar chart of all of them.
+    Variants: one per config file (``config_variants``) or a setting's rows
+    (``row_variants``). ``init_from``: see ``plan_runs``."""
     output_root = Path(output_root).resolve()
     summaries, test_set = _train_and_summarise(
-        config_variants(config_files), seeds, output_root, overrides, dataset, init_from,
+        variants, seeds, output_root, overrides, dataset, init_from,
         python=python, train_script=train_script, progress=progress)
     text = _header("Component ablation (Table IV)", test_set, seeds) + markdown_table(summaries)
     table = _write(output_root / "ablation.md", text)

@@ -207,8 +207,8 @@ def check_source_model(cfg, eval_only: bool) -> None:
         raise ConfigError(
             "RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL is True: this config adapts a source-trained "
             "model, but MODEL.WEIGHTS is empty; give one (e.g. MODEL.WEIGHTS "
-            "<direct-transfer run>/model_final.pth; tools/ablation.py run --init-from "
-            "direct_transfer does this per seed)")
+            "<direct-transfer run>/model_final.pth; tools/ablation.py run <setting> --rows ... "
+            "does this per seed)")
 
 
 def check_command_line(args) -> None:
