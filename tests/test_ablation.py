@@ -32,18 +32,23 @@ SETTINGS = {"duke2market": "configs/RAE/duke2market.yml",
             "synthetic": "configs/RAE/synthetic/duke2market.yml",
             "cuhk03_to_cuhk01": "configs/RAE/cuhk03_to_cuhk01.yml",
             "cuhk03_to_cuhk01_cpu": "configs/RAE/cuhk_cpu/cuhk03_to_cuhk01.yml",
-            "cuhk01_to_cuhk03_cpu": "configs/RAE/cuhk_cpu/cuhk01_to_cuhk03.yml"}
+            "cuhk01_to_cuhk03_cpu": "configs/RAE/cuhk_cpu/cuhk01_to_cuhk03.yml",
+            "imagenet_cpu": "configs/RAE/imagenet_cpu/cuhk03_to_cuhk01.yml"}
 # The CPU-sized settings adapt the direct_transfer row's model: their other rows change the
 # setting's <config>_from_source.yml instead, or, with a Dec, <config>_from_source_decoder_first.yml,
 # which trains Dec on that model for this many epochs first; and that row, the source model, has
 # its own schedule of Enc alone (<config>_direct_transfer.yml).
-ADAPTS_SOURCE_MODEL = {"synthetic": 20, "cuhk03_to_cuhk01_cpu": 1, "cuhk01_to_cuhk03_cpu": 4}
+# setting -> (Dec-first epochs, adaptation epochs)
+ADAPTS_SOURCE_MODEL = {"synthetic": (20, 5), "cuhk03_to_cuhk01_cpu": (1, 5), "cuhk01_to_cuhk03_cpu": (4, 5),
+                       "imagenet_cpu": (1, 3)}
 SOURCE_MODEL_SCHEDULE = {
     "synthetic": {"RAE.SOURCE_PRETRAIN.EPOCHS": 10},
     "cuhk03_to_cuhk01_cpu": {"RAE.SOURCE_PRETRAIN.EPOCHS": 4, "SOLVER.MAX_EPOCH": 4,
                              "SOLVER.STEPS": [3], "TEST.EVAL_PERIOD": 4},
     "cuhk01_to_cuhk03_cpu": {"RAE.SOURCE_PRETRAIN.EPOCHS": 10, "SOLVER.MAX_EPOCH": 10,
-                             "SOLVER.STEPS": [8], "TEST.EVAL_PERIOD": 10}}
+                             "SOLVER.STEPS": [8], "TEST.EVAL_PERIOD": 10},
+    "imagenet_cpu": {"RAE.SOURCE_PRETRAIN.EPOCHS": 2, "SOLVER.MAX_EPOCH": 2, "SOLVER.STEPS": [2],
+                     "TEST.EVAL_PERIOD": 2}}
 # Table IV row -> (FT, PT, F, PT mode, has a target set)
 ROWS = {"direct_transfer": (False, False, False, "post", False),
         "baseline": (False, False, False, "post", True),
@@ -162,8 +167,10 @@ def test_rows_adapt_the_source_model_for_the_same_epochs(setting, row):
     assert cfg.RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL is True
     stages = [training_stage(cfg, epoch, has_decoder) for epoch in range(cfg.SOLVER.MAX_EPOCH)]
     # Enc is never trained on the source alone again; a Dec first trains on the frozen Enc
-    assert stages == ["decoder"] * (ADAPTS_SOURCE_MODEL[setting] if has_decoder else 0) + ["adapt"] * 5
-    assert cfg.SOLVER.STEPS == [cfg.SOLVER.MAX_EPOCH] and cfg.TEST.EVAL_PERIOD == cfg.SOLVER.MAX_EPOCH
+    decoder_epochs, adapt_epochs = ADAPTS_SOURCE_MODEL[setting]
+    assert stages == ["decoder"] * (decoder_epochs if has_decoder else 0) + ["adapt"] * adapt_epochs
+    # no decay, and the last epoch is evaluated
+    assert cfg.SOLVER.STEPS == [cfg.SOLVER.MAX_EPOCH] and cfg.SOLVER.MAX_EPOCH % cfg.TEST.EVAL_PERIOD == 0
 
 
 @pytest.mark.parametrize("pair", ["cuhk03_to_cuhk01", "cuhk01_to_cuhk03"])
