@@ -12,6 +12,7 @@ setup(
     version="0.1.0",
     description="Recurrent Auto-Encoder for unsupervised cross-dataset person re-ID, on fastreid",
     packages=find_packages(include=["fastreid_rae", "fastreid_rae.*"]),
+    license="Apache-2.0",
     python_requires=">=3.9",
     install_requires=[
         "torch>=2.0",

@@ -127,14 +127,14 @@ def add_rae_config(cfg):
     # Whether each pseudo-labelling also re-initialises the fusion head's target classifier
     # (Eq. (23)) from the cluster centres of the fused target features, as Enc's is from the
     # centres of Enc's (Algorithm 1 step 1). False draws it at random, N(0, 0.01^2), every
-    # epoch: the fusion's target CE then stays near chance (docs/results.md). Costs one
+    # epoch: the fusion's target CE then stays near chance (docs/archive/experiment_log.md). Costs one
     # extraction of the fused target features per epoch beside Enc's (one pass for both).
     _C.RAE.FUSION.TARGET_CLASSIFIER_FROM_CENTERS = True
     # The feature the evaluation (eval-mode forward) ranks with: "final" (Algorithm 2's fused
     # feature when the fusion is on, else Enc's), "encoder" (Enc's BN-necked feature, the
     # baseline's) or "fusion". Not in the paper, which evaluates Algorithm 2 only; "encoder"
     # separates what the fusion adds at test time from what training did to Enc
-    # (docs/results.md, "Where RAE loses: its Algorithm 2 feature").
+    # (docs/findings.md, "Algorithm 2's fused feature ranks below Enc's own").
     _C.RAE.TEST_FEATURE = "final"
 
     # GAN objective for Eq. (8), (13), (16): "NonSaturatingGANLoss" (BCE; docs/design.md,
@@ -283,11 +283,12 @@ def add_rae_config(cfg):
     # Whether those Dec epochs include Eq. (11)'s pixel-GAN term (and train Dis_p), as the
     # paper's; False trains Dec on the reconstruction alone first, and the GAN joins at the
     # adaptation. Not in the paper: at the CPU budget the GAN at lambda 10 kept Dec from
-    # reconstructing at all (docs/results.md, "What keeps Dec from reconstructing").
+    # reconstructing at all (docs/archive/experiment_log.md, "What keeps Dec from reconstructing").
     _C.RAE.SOURCE_PRETRAIN.DECODER_PIXEL_GAN = True
     # True: the config adapts a source-trained model, MODEL.WEIGHTS (e.g. a direct-transfer
     # run's model_final.pth), and its schedule assumes one: training refuses to start from
-    # scratch without it. The synthetic ablation rows are such configs (docs/results.md).
+    # scratch without it. The Table IV rows of the CPU settings are such configs (docs/configs.md,
+    # "Table IV").
     _C.RAE.SOURCE_PRETRAIN.FROM_SOURCE_MODEL = False
 
     _C.RAE.SOLVER = CN()

@@ -137,13 +137,14 @@ def test_pt_hat_rows_need_the_translator_folder():
         row_variant(setting_file("synthetic"), "pt_hat")
 
 
+@pytest.mark.parametrize("setting", ["synthetic", "imagenet_cpu"])
 @pytest.mark.parametrize("backend", ["jvtc", "mmcl", "memory_contrast"])
 @pytest.mark.parametrize("row", ["baseline", "ft_pt_f"])
-def test_backend_rows_swap_only_the_backend(backend, row):
+def test_backend_rows_swap_only_the_backend(setting, backend, row):
     """"X" is the baseline with backend X, "X + RAE" the full RAE with it (Table V)."""
     name = backend if row == "baseline" else f"{backend}_rae"
-    base = flatten(load_config(synthetic_row(row)))
-    variant = flatten(load_config(synthetic_row(name)))
+    base = flatten(load_config(row_variant(setting_file(setting), row)))
+    variant = flatten(load_config(row_variant(setting_file(setting), name)))
     assert {key for key in base if base[key] != variant[key]} == {"RAE.PSEUDO_LABEL.NAME"}
     assert variant["RAE.PSEUDO_LABEL.NAME"] == backend
 

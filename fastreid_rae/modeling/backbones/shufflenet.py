@@ -5,7 +5,7 @@ and the CPU configs are sized for the input/16 map that re-ID ResNets give with 
 stride 1, so this builder takes fastreid's network and sets the stride of the last stage's
 first block. On 2 CPU cores it trains ~3x faster than ResNet-18 (docs/performance.md); from
 scratch on the synthetic world it gave weaker models, so the CPU configs keep ResNet-18
-(docs/results.md, "ShuffleNetV2 as the CPU backbone").
+(docs/archive/experiment_log.md, "ShuffleNetV2 as the CPU backbone").
 """
 from fastreid.modeling.backbones import BACKBONE_REGISTRY
 from torch import nn
