@@ -124,12 +124,6 @@ def add_rae_config(cfg):
     # "power_l2" (signed sqrt + L2, as MFB does). Not in the paper: z scales with the square of
     # Enc's features; in CPU runs "none" diverged or stalled, "l2" trained (docs/model.md).
     _C.RAE.FUSION.NORMALIZATION = "l2"
-    # Whether each pseudo-labelling also re-initialises the fusion head's target classifier
-    # (Eq. (23)) from the cluster centres of the fused target features, as Enc's is from the
-    # centres of Enc's (Algorithm 1 step 1). False draws it at random, N(0, 0.01^2), every
-    # epoch: the fusion's target CE then stays near chance (docs/archive/experiment_log.md). Costs one
-    # extraction of the fused target features per epoch beside Enc's (one pass for both).
-    _C.RAE.FUSION.TARGET_CLASSIFIER_FROM_CENTERS = True
     # The feature the evaluation (eval-mode forward) ranks with: "final" (Algorithm 2's fused
     # feature when the fusion is on, else Enc's), "encoder" (Enc's BN-necked feature, the
     # baseline's) or "fusion". Not in the paper, which evaluates Algorithm 2 only; "encoder"
@@ -155,10 +149,6 @@ def add_rae_config(cfg):
     # clustering, steps 1-3 of Sec. III-A), "kmeans", "jvtc" / "mmcl" (the "JVTC + RAE" /
     # "MMCL + RAE" rows of Tables II-III), "memory_contrast" (cluster-contrast memory).
     _C.RAE.PSEUDO_LABEL.NAME = "dbscan"
-    # Target feature that is clustered (docs/design.md, "Which feature is clustered"):
-    # "after" = Enc's pooled, BN-necked feature; "before" (the pooled feature before the BN
-    # neck) is refused by the trainer until the model exposes it.
-    _C.RAE.PSEUDO_LABEL.FEATURE = "after"
 
     # Shared k-NN search (faiss) behind every backend's neighbour graph.
     _C.RAE.PSEUDO_LABEL.NEIGHBORS = CN()

@@ -196,9 +196,6 @@ CONSTRAINTS: Dict[str, Rule] = {
     "RAE.TRANSLATOR.DECAY_FRACTION": PROBABILITY,
     "RAE.TRANSLATOR.CHECKPOINT_PERIOD": POSITIVE_INT,
     # ---- pseudo-labels ---------------------------------------------------------------------
-    # "before" is not exposed by the model yet (config.py); refused here, not after the build
-    "RAE.PSEUDO_LABEL.FEATURE": Rule(lambda value: value == "after",
-                                     "'after' (the model does not expose 'before' yet)", "before"),
     "RAE.PSEUDO_LABEL.NEIGHBORS.NUM_LISTS": NON_NEGATIVE_INT,
     "RAE.PSEUDO_LABEL.NEIGHBORS.NPROBE": POSITIVE_INT,
     "RAE.PSEUDO_LABEL.NEIGHBORS.MIN_RECALL": between(0.0, 1.0),

@@ -100,13 +100,11 @@ def test_too_few_clusters_for_a_batch_falls_back_to_source_only(tiny_world, tmp_
     assert trainer.storage.histories()["pseudo_clusters"].latest() == 3
 
 
-@pytest.mark.parametrize("from_centers", [True, False])
-def test_fusion_target_classifier_starts_from_the_fused_cluster_centres(tiny_world, tmp_path, from_centers):
+def test_fusion_target_classifier_starts_from_the_fused_cluster_centres(tiny_world, tmp_path):
     # Algorithm 1 step 1 for both target classifiers: Enc's from the centres of Enc's
     # features, the fusion head's (Eq. (23)) from those of the fused features of the same
-    # clusters; with the key off it is drawn at random, N(0, 0.01^2)
-    cfg = _cfg(tiny_world, tmp_path, "RAE.PSEUDO_LABEL.NAME", "kmeans",
-               "RAE.FUSION.TARGET_CLASSIFIER_FROM_CENTERS", from_centers)
+    # clusters
+    cfg = _cfg(tiny_world, tmp_path, "RAE.PSEUDO_LABEL.NAME", "kmeans")
     trainer = _train(cfg, iterations=2)
     hook = next(h for h in trainer._hooks if type(h).__name__ == "PseudoLabelHook")
     rae = trainer.model
@@ -118,8 +116,5 @@ def test_fusion_target_classifier_starts_from_the_fused_cluster_centres(tiny_wor
     centers = F.normalize(torch.as_tensor(cluster_centers(fused, hook.labels, 8)), dim=1)
     weight = rae.fusion.head.target_classifier.weight.detach()
     assert weight.shape == (8, cfg.RAE.FUSION.OUT_DIM)
-    if from_centers:
-        torch.testing.assert_close(weight, centers, rtol=1e-4, atol=1e-5)
-    else:
-        assert weight.norm(dim=1).max() < 0.5  # N(0, 0.01^2) rows: norm ~0.01 * sqrt(128)
-    assert hook.feature_kinds == (["encoder", "fusion"] if from_centers else ["encoder"])
+    torch.testing.assert_close(weight, centers, rtol=1e-4, atol=1e-5)
+    assert hook.feature_kinds == ["encoder", "fusion"]

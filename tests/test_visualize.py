@@ -299,17 +299,21 @@ def test_cli_refuses_counts_below_one_and_outputs_it_cannot_write(visualize, tmp
 
 # ---- runs written before a key was removed -------------------------------------------------
 
-def test_a_run_config_with_a_retired_key_still_loads_and_a_user_config_with_it_is_refused(run, tmp_path, caplog):
+@pytest.mark.parametrize("retired,value", [("RAE.FUSION.RE_ENCODING_UPDATES_BN_STATS", "false"),
+                                           ("RAE.FUSION.TARGET_CLASSIFIER_FROM_CENTERS", "true"),
+                                           ("RAE.PSEUDO_LABEL.FEATURE", "after")])
+def test_a_run_config_with_a_retired_key_still_loads_and_a_user_config_with_it_is_refused(
+        run, tmp_path, caplog, retired, value):
     from fastreid_rae.engine.config_loading import RETIRED_KEYS, ConfigError
     from fastreid_rae.visualization.loading import ModelSource, load_config
 
-    retired = "RAE.FUSION.RE_ENCODING_UPDATES_BN_STATS"
     assert retired in RETIRED_KEYS
+    _, section, key = retired.split(".")
     old_run = tmp_path / "old_run"
     old_run.mkdir()
     text = (run / "config.yaml").read_text()
-    assert "\n  FUSION:\n" in text
-    (old_run / "config.yaml").write_text(text.replace("\n  FUSION:\n", "\n  FUSION:\n    RE_ENCODING_UPDATES_BN_STATS: false\n", 1))
+    assert f"\n  {section}:\n" in text
+    (old_run / "config.yaml").write_text(text.replace(f"\n  {section}:\n", f"\n  {section}:\n    {key}: {value}\n", 1))
     (old_run / "model_final.pth").symlink_to(run / "model_final.pth")
 
     cfg = ModelSource.resolve(run_dir=str(old_run)).config()

@@ -35,6 +35,12 @@ logger = logging.getLogger(__name__)
 RETIRED_KEYS = {
     "RAE.FUSION.RE_ENCODING_UPDATES_BN_STATS": "the re-encoding pass keeps BN statistics of its own "
                                                "(docs/model.md, \"BN statistics of the re-encoding\")",
+    "RAE.FUSION.TARGET_CLASSIFIER_FROM_CENTERS": "the fusion head's target classifier always starts "
+                                                 "from the fused cluster centres; drawn at random, its "
+                                                 "target CE stayed near chance (docs/model.md, "
+                                                 "\"Target classifier\")",
+    "RAE.PSEUDO_LABEL.FEATURE": "the clustered feature is Enc's BN-necked one, the only value it "
+                                "ever accepted (docs/design.md, \"Which feature is clustered\")",
 }
 
 

@@ -1,6 +1,6 @@
 """Algorithm 1, step 1, once per epoch: extract target features, ask the configured backend
 for pseudo-labels, re-initialise the target classifiers from the cluster centres (Enc's from
-Enc's features; the fusion head's from the fused features, RAE.FUSION.TARGET_CLASSIFIER_FROM_CENTERS),
+Enc's features; the fusion head's from the fused features),
 and give the step a new target stream over the inliers; nothing in the source pre-training
 epochs. Each pseudo-labelling is logged (log.txt, metrics.json, tensorboard) with figures that
 need no identities (cluster sizes, cameras per cluster, change from the last labels), and,
@@ -45,18 +45,14 @@ def _known(values) -> Optional[np.ndarray]:
 
 class PseudoLabelHook(HookBase):
     def __init__(self, cfg, target_images, run_seed: int):
-        if cfg.RAE.PSEUDO_LABEL.FEATURE != "after":
-            raise ValueError(f"RAE.PSEUDO_LABEL.FEATURE {cfg.RAE.PSEUDO_LABEL.FEATURE!r}: only "
-                             "'after' (Enc's BN-necked feature) is implemented")
         self.cfg = cfg
         self.run_seed = run_seed
         self.images = target_images
         self.labeler = build_pseudo_labeler(cfg).to(torch.device(cfg.MODEL.DEVICE))
         # the kinds of target feature each pseudo-labelling extracts: Enc's (clustered), and
-        # the fused one where the fusion head's target classifier starts from its centres
+        # the fused one, whose centres start the fusion head's target classifier
         self.feature_kinds = ["encoder"]
-        if (cfg.RAE.FUSION.ENABLED and cfg.RAE.FUSION.TARGET_CLASSIFIER_FROM_CENTERS
-                and not self.labeler.provides_loss):
+        if cfg.RAE.FUSION.ENABLED and not self.labeler.provides_loss:
             self.feature_kinds.append("fusion")
         self.feature_loader = build_target_feature_loader(cfg, target_images)
         self.camids = np.array([image.camid for image in target_images])
