@@ -22,9 +22,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import fastreid_rae  # noqa: E402,F401
-from fastreid_rae.ablation.rows import row_variant  # noqa: E402
+from fastreid_rae.ablation.rows import row_variant, with_source_model  # noqa: E402
 from fastreid_rae.ablation.runs import execute, plan_runs  # noqa: E402
-from fastreid_rae.ablation.variants import Variant, adapts_source_model  # noqa: E402
+from fastreid_rae.ablation.variants import Variant  # noqa: E402
 from fastreid_rae.cli import output_folder  # noqa: E402
 from fastreid_rae.data.synthetic import PRESETS, generate_world  # noqa: E402
 from fastreid_rae.data.synthetic.world import load_world_card  # noqa: E402
@@ -91,12 +91,11 @@ def main(argv=None):
         raise SystemExit(f"[demo] unknown run(s) {unknown}; valid: {list(RUNS)}")
     ensure_world(world, args.preset, args.seed)
 
-    variants = [run_variant(name) for name in wanted]
-    adapting = [variant.name for variant in variants if adapts_source_model(variant)]
-    if adapting and SOURCE_MODEL_RUN not in wanted:
-        print(f"[demo] {', '.join(adapting)} adapt(s) the {SOURCE_MODEL_RUN} model: training it first")
-        variants.insert(0, run_variant(SOURCE_MODEL_RUN))
-    runs = plan_runs(variants, [args.seed], output, init_from=SOURCE_MODEL_RUN)
+    variants, init_from = with_source_model([run_variant(name) for name in wanted],
+                                            run_variant(SOURCE_MODEL_RUN))
+    if init_from and SOURCE_MODEL_RUN not in wanted:
+        print(f"[demo] the other runs adapt the {SOURCE_MODEL_RUN} model: training it first")
+    runs = plan_runs(variants, [args.seed], output, init_from=init_from)
     start = time.time()
     execute(runs, ["DATASETS.ROOT", str(world)], progress=lambda line: print(f"[demo] {line}", flush=True),
             on_output=show_progress)

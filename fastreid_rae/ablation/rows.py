@@ -15,7 +15,7 @@ The paper-sized settings have no such files: every row trains its whole schedule
 """
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..pseudo_labels import registered_pseudo_labelers
 from .variants import Variant, adapts_source_model
@@ -58,22 +58,27 @@ TABLE_IV = {
 BACKEND_ROWS = {"": "baseline", "_rae": "ft_pt_f"}
 
 
+def _all_rows() -> Dict[str, Row]:
+    """Table IV's rows, then <backend> and <backend>_rae for each registered pseudo-label
+    backend (registered at import, so built on demand)."""
+    rows = dict(TABLE_IV)
+    for backend in registered_pseudo_labelers():
+        for suffix, base in BACKEND_ROWS.items():
+            row = TABLE_IV[base]
+            rows[f"{backend}{suffix}"] = replace(
+                row, overrides=(*row.overrides, "RAE.PSEUDO_LABEL.NAME", backend))
+    return rows
+
+
 def row_names() -> List[str]:
-    """Every row name: Table IV's, then <backend> and <backend>_rae for each registered
-    pseudo-label backend."""
-    return [*TABLE_IV, *(f"{backend}{suffix}" for backend in registered_pseudo_labelers()
-                         for suffix in BACKEND_ROWS)]
+    return list(_all_rows())
 
 
 def find_row(name: str) -> Row:
-    if name in TABLE_IV:
-        return TABLE_IV[name]
-    for backend in registered_pseudo_labelers():
-        for suffix, base in BACKEND_ROWS.items():
-            if name == f"{backend}{suffix}":
-                row = TABLE_IV[base]
-                return replace(row, overrides=(*row.overrides, "RAE.PSEUDO_LABEL.NAME", backend))
-    raise ValueError(f"unknown row {name!r}; valid: {', '.join(row_names())}")
+    rows = _all_rows()
+    if name not in rows:
+        raise ValueError(f"unknown row {name!r}; valid: {', '.join(rows)}")
+    return rows[name]
 
 
 def stage_config(setting, stage: str) -> Path:
@@ -106,14 +111,21 @@ def row_variant(setting, name: str, translator=None) -> Variant:
     return Variant(name, stage_config(setting, row.stage), overrides)
 
 
-def row_variants(setting, names: Sequence[str], translator=None) -> Tuple[List[Variant], Optional[str]]:
-    """The variants of ``names`` and the row whose model the others adapt (None when none
-    adapts one). When a row adapts the source model and the direct-transfer row is not among
-    ``names``, it is added first: its runs are trained (or found finished) before theirs."""
-    names = list(dict.fromkeys(names))
-    variants = [row_variant(setting, name, translator) for name in names]
+def with_source_model(variants: Sequence[Variant],
+                      source_model: Variant) -> Tuple[List[Variant], Optional[str]]:
+    """``variants`` and the name of the one whose model the others adapt (None when none
+    adapts one). When one adapts it and ``source_model`` is not among them, it is added first:
+    its runs are trained (or found finished) before theirs."""
+    variants = list(variants)
     if not any(adapts_source_model(variant) for variant in variants):
         return variants, None
-    if SOURCE_MODEL_ROW not in names:
-        variants.insert(0, row_variant(setting, SOURCE_MODEL_ROW))
-    return variants, SOURCE_MODEL_ROW
+    if source_model.name not in {variant.name for variant in variants}:
+        variants.insert(0, source_model)
+    return variants, source_model.name
+
+
+def row_variants(setting, names: Sequence[str], translator=None) -> Tuple[List[Variant], Optional[str]]:
+    """The variants of ``names``, with the direct-transfer row when one adapts its model
+    (``with_source_model``)."""
+    return with_source_model([row_variant(setting, name, translator) for name in dict.fromkeys(names)],
+                             row_variant(setting, SOURCE_MODEL_ROW))
