@@ -10,7 +10,7 @@ and loaded back with N image paths; then ``--queries`` queries are answered one 
 and in one batch, top 10. "s / query" is the median over the single queries (wall and
 process CPU time, all threads); the batch row divides the batch's time by its size.
 
-Model part: the CPU configs' models (configs/RAE/imagenet_cpu/cuhk03_to_cuhk01.yml:
+Model part: the CPU configs' models (configs/RAE/imagenet_cpu/cuhk03_2_cuhk01.yml:
 MobileNetV2 at 128 x 64; configs/RAE/synthetic/duke2market.yml: ResNet-18 at 64 x 32;
 freshly initialised, as weights do not change the time) give each feature of
 RAE.TEST_FEATURE, "fusion" (Algorithm 2: Enc -> Dec -> Enc -> fusion) and "encoder" (Enc
@@ -127,7 +127,7 @@ def main():
     if args.skip_model:
         return
     print("\n| model | feature | batch | ms / image | CPU ms / image |\n|---|---|---|---|---|")
-    bench_model("ImageNet CPU config, MobileNetV2 128x64", "configs/RAE/imagenet_cpu/cuhk03_to_cuhk01.yml",
+    bench_model("ImageNet CPU config, MobileNetV2 128x64", "configs/RAE/imagenet_cpu/cuhk03_2_cuhk01.yml",
                 args.model_batches, args.repeats)
     bench_model("synthetic CPU config, ResNet-18 64x32", "configs/RAE/synthetic/duke2market.yml",
                 args.model_batches, args.repeats)

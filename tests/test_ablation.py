@@ -30,22 +30,22 @@ from .test_paper_configs import flatten
 # setting -> its pair config: the rows of each are built from it (fastreid_rae/ablation/rows.py)
 SETTINGS = {"duke2market": "configs/RAE/duke2market.yml",
             "synthetic": "configs/RAE/synthetic/duke2market.yml",
-            "cuhk03_to_cuhk01": "configs/RAE/cuhk03_to_cuhk01.yml",
-            "cuhk03_to_cuhk01_cpu": "configs/RAE/cuhk_cpu/cuhk03_to_cuhk01.yml",
-            "cuhk01_to_cuhk03_cpu": "configs/RAE/cuhk_cpu/cuhk01_to_cuhk03.yml",
-            "imagenet_cpu": "configs/RAE/imagenet_cpu/cuhk03_to_cuhk01.yml"}
+            "cuhk03_2_cuhk01": "configs/RAE/cuhk03_2_cuhk01.yml",
+            "cuhk03_2_cuhk01_cpu": "configs/RAE/cuhk_cpu/cuhk03_2_cuhk01.yml",
+            "cuhk01_2_cuhk03_cpu": "configs/RAE/cuhk_cpu/cuhk01_2_cuhk03.yml",
+            "imagenet_cpu": "configs/RAE/imagenet_cpu/cuhk03_2_cuhk01.yml"}
 # The CPU-sized settings adapt the direct_transfer row's model: their other rows change the
 # setting's <config>_from_source.yml instead, or, with a Dec, <config>_from_source_decoder_first.yml,
 # which trains Dec on that model for this many epochs first; and that row, the source model, has
 # its own schedule of Enc alone (<config>_direct_transfer.yml).
 # setting -> (Dec-first epochs, adaptation epochs)
-ADAPTS_SOURCE_MODEL = {"synthetic": (20, 5), "cuhk03_to_cuhk01_cpu": (1, 5), "cuhk01_to_cuhk03_cpu": (4, 5),
+ADAPTS_SOURCE_MODEL = {"synthetic": (20, 5), "cuhk03_2_cuhk01_cpu": (1, 5), "cuhk01_2_cuhk03_cpu": (4, 5),
                        "imagenet_cpu": (1, 3)}
 SOURCE_MODEL_SCHEDULE = {
     "synthetic": {"RAE.SOURCE_PRETRAIN.EPOCHS": 10},
-    "cuhk03_to_cuhk01_cpu": {"RAE.SOURCE_PRETRAIN.EPOCHS": 4, "SOLVER.MAX_EPOCH": 4,
+    "cuhk03_2_cuhk01_cpu": {"RAE.SOURCE_PRETRAIN.EPOCHS": 4, "SOLVER.MAX_EPOCH": 4,
                              "SOLVER.STEPS": [3], "TEST.EVAL_PERIOD": 4},
-    "cuhk01_to_cuhk03_cpu": {"RAE.SOURCE_PRETRAIN.EPOCHS": 10, "SOLVER.MAX_EPOCH": 10,
+    "cuhk01_2_cuhk03_cpu": {"RAE.SOURCE_PRETRAIN.EPOCHS": 10, "SOLVER.MAX_EPOCH": 10,
                              "SOLVER.STEPS": [8], "TEST.EVAL_PERIOD": 10},
     "imagenet_cpu": {"RAE.SOURCE_PRETRAIN.EPOCHS": 2, "SOLVER.MAX_EPOCH": 2, "SOLVER.STEPS": [2],
                      "TEST.EVAL_PERIOD": 2}}
@@ -174,7 +174,7 @@ def test_rows_adapt_the_source_model_for_the_same_epochs(setting, row):
     assert cfg.SOLVER.STEPS == [cfg.SOLVER.MAX_EPOCH] and cfg.SOLVER.MAX_EPOCH % cfg.TEST.EVAL_PERIOD == 0
 
 
-@pytest.mark.parametrize("pair", ["cuhk03_to_cuhk01", "cuhk01_to_cuhk03"])
+@pytest.mark.parametrize("pair", ["cuhk03_2_cuhk01", "cuhk01_2_cuhk03"])
 def test_cpu_sized_cuhk_pair_is_the_synthetic_config_on_the_crops(pair):
     """Only the datasets, the schedule (epochs are passes over each source) and DBSCAN's
     neighbourhood (CUHK has 4-10 images per person) differ."""
@@ -207,8 +207,8 @@ def test_synthetic_row_builds_its_model(row, tmp_path):
 # ---- variants and runs ---------------------------------------------------------------------
 
 def test_config_variants_are_named_by_file_and_refuse_clashing_names(tmp_path):
-    files = [REPO_ROOT / SETTINGS["synthetic"], REPO_ROOT / SETTINGS["cuhk03_to_cuhk01"]]
-    assert [v.name for v in config_variants(files)] == ["duke2market", "cuhk03_to_cuhk01"]
+    files = [REPO_ROOT / SETTINGS["synthetic"], REPO_ROOT / SETTINGS["cuhk03_2_cuhk01"]]
+    assert [v.name for v in config_variants(files)] == ["duke2market", "cuhk03_2_cuhk01"]
     with pytest.raises(ValueError, match="same name"):
         config_variants([REPO_ROOT / SETTINGS["synthetic"], REPO_ROOT / SETTINGS["duke2market"]])
     with pytest.raises(FileNotFoundError, match="nope.yml"):

@@ -38,8 +38,8 @@ PAPER_PAIRS = {"duke2market": ("DukeMTMC", "Market1501"),
                "market2duke": ("Market1501", "DukeMTMC"),
                "market2msmt": ("Market1501", "MSMT17"),
                "duke2msmt": ("DukeMTMC", "MSMT17")}
-SCHEDULED = {**PAPER_PAIRS, "cuhk03_to_cuhk01": ("CUHK03Pair1", "CUHK01"),
-             "cuhk01_to_cuhk03": ("CUHK01", "CUHK03Pair1")}
+SCHEDULED = {**PAPER_PAIRS, "cuhk03_2_cuhk01": ("CUHK03Pair1", "CUHK01"),
+             "cuhk01_2_cuhk03": ("CUHK01", "CUHK03Pair1")}
 BACKEND_VARIANTS = ["kmeans", "jvtc", "mmcl", "memory_contrast"]
 
 # ResNet-18 from scratch at 64 x 32 with narrow RAE parts (configs/RAE/synthetic/Base-RAE-cpu.yml)
@@ -97,6 +97,31 @@ def test_no_config_is_more_than_three_bases_deep():
     # a newcomer reads a config and at most three files behind it
     deep = {_id(p): len(_base_chain(p)) - 1 for p in ALL_CONFIGS if len(_base_chain(p)) > 4}
     assert not deep, deep
+
+
+# configs/README.md: <source>2<target>, "_2_" where the source name ends in a digit, then a suffix
+PAIR_NAME = re.compile(r"^(synthetic_)?(?P<source>[a-z]+\d*?)(?P<join>_2_|2)[a-z]+\d*(_[a-z_]+)?$")
+
+
+def _follows_the_naming_pattern(stem):
+    if stem.startswith("Base-") or re.fullmatch(r"(synthetic_)?[a-z]+_supervised", stem):
+        return True  # a base file, or a run on one domain alone
+    match = PAIR_NAME.match(stem)
+    return bool(match) and (match["join"] == "_2_") == match["source"][-1].isdigit()
+
+
+@pytest.mark.parametrize("stem, follows", [("duke2market", True), ("cuhk03_2_cuhk01_from_source", True),
+                                           ("synthetic_duke2market_direct", True),
+                                           ("cuhk03_to_cuhk01", False), ("cuhk032cuhk01", False),
+                                           ("duke_2_market", False)])
+def test_the_naming_pattern_itself(stem, follows):
+    assert _follows_the_naming_pattern(stem) == follows
+
+
+def test_every_config_is_named_by_one_pattern():
+    odd = [str(p.relative_to(REPO_ROOT)) for p in sorted((REPO_ROOT / "configs").rglob("*.yml"))
+           if not _follows_the_naming_pattern(p.stem)]
+    assert not odd, odd
 
 
 def test_the_expected_configs_exist():
@@ -257,7 +282,7 @@ def torch_home_with_resnet50(tmp_path, monkeypatch):
     return weights
 
 
-@pytest.mark.parametrize("pair", ["duke2market", "cuhk03_to_cuhk01"])
+@pytest.mark.parametrize("pair", ["duke2market", "cuhk03_2_cuhk01"])
 def test_paper_config_builds_its_imagenet_enc_as_shipped(torch_home_with_resnet50, pair):
     cfg = load(CONFIG_DIR / f"{pair}.yml", "MODEL.DEVICE", "cpu", "MODEL.HEADS.NUM_CLASSES", 4)
     assert cfg.MODEL.BACKBONE.PRETRAIN and cfg.MODEL.BACKBONE.DEPTH == "50x"
