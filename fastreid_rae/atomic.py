@@ -1,7 +1,8 @@
 """Atomic file writes: a reader (or a resumed run) sees the old file or the new one, never
 half of one, whatever instant a crash, a kill or a full disk strikes. The one helper every
 writer of the project uses (checkpoints, results, indexes, exports, translator grids, the
-synthetic world's card and manifest)."""
+synthetic world's card and manifest; whole folders: the synthetic world's datasets and the
+translated PT-hat set)."""
 import os
 import re
 import shutil
@@ -9,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 _TEMPORARY = re.compile(r"^\..+\.\d+\.tmp")
+PARTIAL_FOLDER_PREFIX = ".partial-"
 
 
 def temporary_path(path) -> Path:
@@ -52,3 +54,22 @@ def atomic_open(path, mode: str = "wb", **open_kwargs):
         yield f
         f.flush()
         os.fsync(f.fileno())
+
+
+def partial_folder(path) -> Path:
+    """Where the folder ``path`` is built before atomic_folder renames it into place."""
+    path = Path(path)
+    return path.with_name(PARTIAL_FOLDER_PREFIX + path.name)
+
+
+@contextmanager
+def atomic_folder(path):
+    """Yields an empty folder beside ``path`` to fill; on success it is renamed to ``path``
+    (which must not exist), so a folder named ``path`` is never half-written. After a crash or
+    an interrupt the partial folder stays, hidden, and the next call starts it afresh."""
+    partial = partial_folder(path)
+    if partial.exists():  # left by an interrupted run
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    yield partial
+    os.replace(partial, path)

@@ -60,3 +60,20 @@ def test_a_writer_killed_mid_file_leaves_a_temporary_the_world_knows_as_its_own(
     assert leftover.parent == tmp_path and leftover.suffix == ".json" and leftover.name.startswith(".")
     assert is_temporary(leftover.name) and _is_world_entry(leftover.name)
     assert not is_temporary("world_card.json") and not is_temporary(".hidden")
+
+
+def test_a_folder_appears_whole_or_not_at_all_and_a_leftover_is_started_afresh(tmp_path):
+    from fastreid_rae.atomic import atomic_folder, partial_folder
+
+    target = tmp_path / "translated"
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_folder(target) as partial:
+            (partial / "a.jpg").write_bytes(b"half")
+            raise KeyboardInterrupt
+    assert not target.exists() and partial_folder(target).name.startswith(".")
+    assert [p.name for p in partial_folder(target).iterdir()] == ["a.jpg"]
+    with atomic_folder(target) as partial:
+        assert not any(partial.iterdir())  # the interrupted run's files are gone
+        (partial / "b.jpg").write_bytes(b"whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["translated"]
+    assert [p.name for p in target.iterdir()] == ["b.jpg"]

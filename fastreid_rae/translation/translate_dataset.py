@@ -4,9 +4,9 @@ with the same relative paths and file names, so fastreid's own loader reads it u
 Layout of ``out_root``: every file of the source set's training split is replaced by its
 translation (same name, same pixel size); everything else under the original root (the
 source's query / gallery, list files, other datasets) is a symbolic link to the original,
-because fastreid's loaders check that those folders exist. The tree is built under
-``<out_root>.partial`` and renamed when complete, so a folder named ``out_root`` is never
-half-written. ``translation.json`` records what made it.
+because fastreid's loaders check that those folders exist. The tree is built in a hidden
+``.partial-<name>`` folder beside it and renamed when complete (``atomic.atomic_folder``), so
+a folder named ``out_root`` is never half-written. ``translation.json`` records what made it.
 """
 import json
 import logging
@@ -21,6 +21,7 @@ from fastreid.data.data_utils import read_image
 from PIL import Image
 from tqdm import tqdm
 
+from ..atomic import atomic_folder
 from ..data.datasets import resolve_root
 from ..errors import ConfigError
 from .data import single_source_name, to_translator_space, train_image_paths
@@ -100,28 +101,24 @@ def translate_source_train_set(cfg, generator, out_root, *, checkpoint: Optional
     check_translated_root(cfg, out_root, overwrite)
     if out_root.exists():
         shutil.rmtree(out_root)
-    partial = out_root.with_name(out_root.name + ".partial")
-    if partial.exists():  # left by an interrupted run
-        shutil.rmtree(partial)
 
     paths = train_image_paths(name, root)
     relative = [os.path.relpath(path, root) for path in paths]
     outside = [path for path, rel in zip(paths, relative) if rel.startswith(os.pardir)]
     if outside:
         raise ValueError(f"{name}'s training images must lie under DATASETS.ROOT {root}; e.g. {outside[0]}")
-    _mirror(root, str(partial), relative)
-    device = next(generator.parameters()).device
-    was_training = generator.training
-    try:
-        _translate_files(generator.eval(), paths, root, str(partial), cfg.INPUT.SIZE_TRAIN, device, batch_size,
-                         progress)
-    finally:
-        generator.train(was_training)
     manifest = {"dataset": name, "source_root": os.path.abspath(root), "images": len(paths),
                 "size": list(cfg.INPUT.SIZE_TRAIN), "checkpoint": checkpoint and os.path.abspath(checkpoint)}
-    # unlink first: translating a translated tree mirrors its manifest as a link to the original
-    (partial / MANIFEST_NAME).unlink(missing_ok=True)
-    (partial / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
-    os.replace(partial, out_root)
+    with atomic_folder(out_root) as partial:
+        _mirror(root, str(partial), relative)
+        was_training = generator.training
+        try:
+            _translate_files(generator.eval(), paths, root, str(partial), cfg.INPUT.SIZE_TRAIN,
+                             next(generator.parameters()).device, batch_size, progress)
+        finally:
+            generator.train(was_training)
+        # unlink first: translating a translated tree mirrors its manifest as a link to the original
+        (partial / MANIFEST_NAME).unlink(missing_ok=True)
+        (partial / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n")
     logger.info("translated %d %s training images into %s", len(paths), name, out_root)
     return out_root

@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ...atomic import atomic_open, is_temporary
+from ...atomic import PARTIAL_FOLDER_PREFIX, atomic_folder, atomic_open, is_temporary
 from .cameras import Camera
 from .identities import Appearance, sample_appearance
 from .layouts import DATASET_DIRS, layout_for
@@ -34,7 +34,6 @@ GENERATOR = "fastreid_rae.data.synthetic"
 GENERATOR_VERSION = "1.0.0"
 CARD_NAME = "world_card.json"
 MANIFEST_NAME = "world_manifest.csv"
-PARTIAL_PREFIX = ".partial-"
 WORLD_ENTRIES = (CARD_NAME, MANIFEST_NAME) + DATASET_DIRS
 MANIFEST_COLUMNS = ("dataset", "split", "kind", "path", "world_id", "pid", "camera", "visit",
                     "shot", "session", "clock_s", "tick")
@@ -46,7 +45,7 @@ RenderJob = Tuple[str, int, int, str, str, Tuple[int, ...]]
 
 # -- the root folder ---------------------------------------------------------------------------
 def _is_world_entry(name: str) -> bool:
-    return name in WORLD_ENTRIES or name.startswith(PARTIAL_PREFIX) or is_temporary(name)
+    return name in WORLD_ENTRIES or name.startswith(PARTIAL_FOLDER_PREFIX) or is_temporary(name)
 
 
 def _prepare_root(root: Path, overwrite: bool) -> None:
@@ -166,15 +165,14 @@ def _name_images(plan: DomainPlan, layout) -> DomainPlan:
 
 
 def _write_dataset(root: Path, plan: DomainPlan, layout, renderer: _Renderer, bar) -> None:
-    partial = root / (PARTIAL_PREFIX + layout.dataset_dir)
-    for folder in sorted({os.path.dirname(im.path) for im in plan.images}):
-        (partial / folder.split("/", 1)[1]).mkdir(parents=True, exist_ok=True)
-    for folder in layout.split_dirs.values():   # empty splits still exist, as loaders expect
-        (partial / folder).mkdir(parents=True, exist_ok=True)
-    bar.set_description(plan.style.name)
-    renderer.run(_batches(plan, partial), bar)
-    layout.write_lists(partial, plan.images)
-    os.replace(partial, root / layout.dataset_dir)
+    with atomic_folder(root / layout.dataset_dir) as partial:
+        for folder in sorted({os.path.dirname(im.path) for im in plan.images}):
+            (partial / folder.split("/", 1)[1]).mkdir(parents=True, exist_ok=True)
+        for folder in layout.split_dirs.values():   # empty splits still exist, as loaders expect
+            (partial / folder).mkdir(parents=True, exist_ok=True)
+        bar.set_description(plan.style.name)
+        renderer.run(_batches(plan, partial), bar)
+        layout.write_lists(partial, plan.images)
 
 
 # -- card and manifest ------------------------------------------------------------------------
