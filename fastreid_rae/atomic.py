@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 _TEMPORARY = re.compile(r"^\..+\.\d+\.tmp")
-PARTIAL_FOLDER_PREFIX = ".partial-"
+_PARTIAL_FOLDER_PREFIX = ".partial-"
 
 
 def temporary_path(path) -> Path:
@@ -59,7 +59,12 @@ def atomic_open(path, mode: str = "wb", **open_kwargs):
 def partial_folder(path) -> Path:
     """Where the folder ``path`` is built before atomic_folder renames it into place."""
     path = Path(path)
-    return path.with_name(PARTIAL_FOLDER_PREFIX + path.name)
+    return path.with_name(_PARTIAL_FOLDER_PREFIX + path.name)
+
+
+def is_partial_folder(name: str) -> bool:
+    """Whether a folder name is one of partial_folder's (left behind by an interrupted run)."""
+    return name.startswith(_PARTIAL_FOLDER_PREFIX)
 
 
 @contextmanager

@@ -63,7 +63,7 @@ def test_a_writer_killed_mid_file_leaves_a_temporary_the_world_knows_as_its_own(
 
 
 def test_a_folder_appears_whole_or_not_at_all_and_a_leftover_is_started_afresh(tmp_path):
-    from fastreid_rae.atomic import atomic_folder, partial_folder
+    from fastreid_rae.atomic import atomic_folder, is_partial_folder, partial_folder
 
     target = tmp_path / "translated"
     with pytest.raises(KeyboardInterrupt):
@@ -71,6 +71,7 @@ def test_a_folder_appears_whole_or_not_at_all_and_a_leftover_is_started_afresh(t
             (partial / "a.jpg").write_bytes(b"half")
             raise KeyboardInterrupt
     assert not target.exists() and partial_folder(target).name.startswith(".")
+    assert is_partial_folder(partial_folder(target).name) and not is_partial_folder(target.name)
     assert [p.name for p in partial_folder(target).iterdir()] == ["a.jpg"]
     with atomic_folder(target) as partial:
         assert not any(partial.iterdir())  # the interrupted run's files are gone

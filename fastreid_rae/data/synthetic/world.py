@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from ...atomic import PARTIAL_FOLDER_PREFIX, atomic_folder, atomic_open, is_temporary
+from ...atomic import atomic_folder, atomic_open, is_partial_folder, is_temporary
 from .cameras import Camera
 from .identities import Appearance, sample_appearance
 from .layouts import DATASET_DIRS, layout_for
@@ -45,7 +45,7 @@ RenderJob = Tuple[str, int, int, str, str, Tuple[int, ...]]
 
 # -- the root folder ---------------------------------------------------------------------------
 def _is_world_entry(name: str) -> bool:
-    return name in WORLD_ENTRIES or name.startswith(PARTIAL_FOLDER_PREFIX) or is_temporary(name)
+    return name in WORLD_ENTRIES or is_partial_folder(name) or is_temporary(name)
 
 
 def _prepare_root(root: Path, overwrite: bool) -> None:
