@@ -266,7 +266,7 @@ class Ignored:
 
 _NOT_THIS_TRAINER = "fastreid's distillation trainer reads it; tools/train_net.py trains with UDATrainer"
 _OWN_GROUPS = ("RAE's optimizer (UDATrainer.build_optimizer) gives Enc RAE.SOLVER.ENCODER_LR and "
-               "every other part SOLVER.BASE_LR, biases and heads included")
+               "every other part SOLVER.BASE_LR (Enc's heads x SOLVER.HEADS_LR_FACTOR), biases included")
 _OWN_DECAY = "RAE's optimizer (UDATrainer.build_optimizer) decays every parameter by SOLVER.WEIGHT_DECAY"
 _NO_CLIPPING = "RAE's optimizer (UDATrainer.build_optimizer) never clips gradients"
 # fastreid keys UDATrainer does not honour (in the configs ``when`` picks). Only a value other
@@ -287,7 +287,6 @@ IGNORED_FASTREID_KEYS: Dict[str, Ignored] = {
     "SOLVER.NESTEROV": Ignored("RAE's optimizer (UDATrainer.build_optimizer) uses plain momentum",
                                when=_optimizer_of_its_own),
     "SOLVER.BIAS_LR_FACTOR": Ignored(_OWN_GROUPS, when=_optimizer_of_its_own),
-    "SOLVER.HEADS_LR_FACTOR": Ignored(_OWN_GROUPS, when=_optimizer_of_its_own),
     "SOLVER.WEIGHT_DECAY_NORM": Ignored(_OWN_DECAY, when=_optimizer_of_its_own),
     "SOLVER.WEIGHT_DECAY_BIAS": Ignored(_OWN_DECAY, when=_optimizer_of_its_own),
     "SOLVER.CLIP_GRADIENTS.ENABLED": Ignored(_NO_CLIPPING, when=_optimizer_of_its_own),

@@ -123,6 +123,24 @@ def test_training_stages_of_source_pretraining(weights, expected):
     assert training_stage(cfg, 0, has_decoder=False) == "encoder"
 
 
+def test_heads_lr_factor_scales_the_rate_of_encs_heads_alone():
+    from .test_model import rae_cfg, rae_model
+
+    model = rae_model()
+    groups = model.param_groups()
+
+    def rates(*overrides):
+        cfg = rae_cfg("SOLVER.BASE_LR", 0.5, "RAE.SOLVER.ENCODER_LR", 0.05, *overrides)
+        optimizer, _ = UDATrainer.build_optimizer(cfg, model)
+        return [(group["lr"], {id(p) for p in group["params"]}) for group in optimizer.param_groups]
+
+    ids = {name: {id(p) for p in params} for name, params in groups.items()}
+    # fastreid's default 1.0: the heads share the other parts' group, the layout of older checkpoints
+    assert rates() == [(0.05, ids["encoder"]), (0.5, ids["heads"] | ids["others"])]
+    assert rates("SOLVER.HEADS_LR_FACTOR", 0.1) == [
+        (0.05, ids["encoder"]), (pytest.approx(0.05), ids["heads"]), (0.5, ids["others"])]
+
+
 @pytest.mark.parametrize("opt", ["SGD", "Adam"])
 def test_fused_optimizer_takes_the_same_steps_as_the_per_tensor_one(opt):
     from .test_model import rae_cfg, rae_model

@@ -492,7 +492,7 @@ def test_fastreid_key_that_is_only_ignored_is_named_in_a_warning(checked_config,
 
 # values fastreid's optimizer would honour and RAE's does not (UDATrainer.build_optimizer)
 IGNORED_BY_RAES_OPTIMIZER = {
-    "SOLVER.NESTEROV": True, "SOLVER.BIAS_LR_FACTOR": 2.0, "SOLVER.HEADS_LR_FACTOR": 10.0,
+    "SOLVER.NESTEROV": True, "SOLVER.BIAS_LR_FACTOR": 2.0,
     "SOLVER.WEIGHT_DECAY_NORM": 0.0, "SOLVER.WEIGHT_DECAY_BIAS": 0.0,
     "SOLVER.CLIP_GRADIENTS.ENABLED": True, "SOLVER.CLIP_GRADIENTS.CLIP_TYPE": "value",
     "SOLVER.CLIP_GRADIENTS.CLIP_VALUE": 1.0, "SOLVER.CLIP_GRADIENTS.NORM_TYPE": 1.0,
@@ -511,7 +511,7 @@ def test_each_optimizer_key_rae_ignores_is_named_in_one_warning_line(checked_con
     assert all("\n" not in line and "RAE's optimizer" in line for line in warned)
     assert warned[1] == ("SOLVER.BIAS_LR_FACTOR = 2.0 is not used: RAE's optimizer "
                          "(UDATrainer.build_optimizer) gives Enc RAE.SOLVER.ENCODER_LR and every other "
-                         "part SOLVER.BASE_LR, biases and heads included")
+                         "part SOLVER.BASE_LR (Enc's heads x SOLVER.HEADS_LR_FACTOR), biases included")
 
 
 def test_the_keys_named_as_ignored_change_nothing_in_raes_optimizer():

@@ -457,10 +457,11 @@ def test_second_pass_uses_enc_statistics_until_trained_then_seeds_from_the_loade
 def test_param_groups_partition_the_parameters():
     model = rae_model()
     groups = model.param_groups()
-    assert set(groups) == {"encoder", "others", "discriminators"}
+    assert set(groups) == {"encoder", "heads", "others", "discriminators"}
     ids = [id(p) for params in groups.values() for p in params]
     assert len(ids) == len(set(ids)) == len(list(model.parameters()))
     assert {id(p) for p in groups["encoder"]} == {id(p) for p in model.backbone.parameters()}
+    assert {id(p) for p in groups["heads"]} == {id(p) for p in model.heads.parameters()}
     discriminators = [*model.feature_discriminator.parameters(), *model.pixel_discriminator.parameters()]
     assert {id(p) for p in groups["discriminators"]} == {id(p) for p in discriminators}
 
@@ -515,7 +516,8 @@ def test_reset_target_classifier_keeps_parameters_and_uses_normalised_centres():
     assert [p is q for p, q in zip(params, model.target_classifier_parameters())] == [True, True]
     torch.testing.assert_close(params[0].data, F.normalize(centers))
     torch.testing.assert_close(params[1].data, F.normalize(fusion_centers))
-    assert any(params[0] is p for p in model.param_groups()["others"])
+    assert any(params[0] is p for p in model.param_groups()["heads"])
+    assert any(params[1] is p for p in model.param_groups()["others"])
     with pytest.raises(ValueError, match=r"\(5, 512\)"):
         model.reset_target_classifier(5, torch.randn(4, 512))
 
@@ -564,7 +566,7 @@ def test_a_few_sgd_steps_reduce_the_identity_and_fusion_losses():
     # GAN weights 0 (the modules stay): adversarial terms make short-run trends seed-dependent
     model = rae_model("RAE.LOSS.LAMBDA_FEAT_GAN", 0.0, "RAE.LOSS.LAMBDA_PIX_GAN", 0.0)
     groups = model.param_groups()
-    generator_opt = torch.optim.SGD(groups["encoder"] + groups["others"], lr=0.01, momentum=0.9)
+    generator_opt = torch.optim.SGD(groups["encoder"] + groups["heads"] + groups["others"], lr=0.01, momentum=0.9)
     discriminator_opt = torch.optim.SGD(groups["discriminators"], lr=0.01, momentum=0.9)
     source, target = source_batch(), target_batch()
     history = []

@@ -161,13 +161,19 @@ class UDATrainer(DefaultTrainer):
 
     @classmethod
     def build_optimizer(cls, cfg, model):
-        """Enc at RAE.SOLVER.ENCODER_LR, the rest at SOLVER.BASE_LR (Sec. IV-B). No flat
+        """Enc at RAE.SOLVER.ENCODER_LR, the rest at SOLVER.BASE_LR (Sec. IV-B), Enc's heads
+        at SOLVER.BASE_LR x SOLVER.HEADS_LR_FACTOR, as fastreid scales its heads. No flat
         parameter buffer: the target classifier is re-sized every epoch."""
         if not hasattr(model, "param_groups"):
             return super().build_optimizer(cfg, model)
         groups = model.param_groups()
-        return _sgd_or_named(cfg, [{"params": groups["encoder"], "lr": cfg.RAE.SOLVER.ENCODER_LR},
-                                   {"params": groups["others"], "lr": cfg.SOLVER.BASE_LR}]), None
+        encoder = {"params": groups["encoder"], "lr": cfg.RAE.SOLVER.ENCODER_LR}
+        others = {"params": groups["heads"] + groups["others"], "lr": cfg.SOLVER.BASE_LR}
+        if cfg.SOLVER.HEADS_LR_FACTOR == 1:  # one group per rate: older checkpoints' layout
+            return _sgd_or_named(cfg, [encoder, others]), None
+        heads = {"params": groups["heads"], "lr": cfg.SOLVER.BASE_LR * cfg.SOLVER.HEADS_LR_FACTOR}
+        others["params"] = groups["others"]
+        return _sgd_or_named(cfg, [encoder, heads, others]), None
 
     @classmethod
     def build_discriminator_optimizer(cls, cfg, model):

@@ -460,7 +460,8 @@ class RAE(nn.Module):
         translator is in none):
 
         "encoder": the backbone, ImageNet-initialised -> RAE.SOLVER.ENCODER_LR (0.05);
-        "others": heads (BN-neck, classifiers), Dec, fusion -> SOLVER.BASE_LR (0.5);
+        "heads": Enc's BN-neck and classifiers -> SOLVER.BASE_LR x SOLVER.HEADS_LR_FACTOR;
+        "others": Dec, fusion (its classifiers included) -> SOLVER.BASE_LR (0.5);
         "discriminators": Dis_f, Dis_p -> their own optimizer, RAE.SOLVER.DISCRIMINATOR_LR.
         """
         def params(*modules):
@@ -468,7 +469,8 @@ class RAE(nn.Module):
 
         return {
             "encoder": params(self.backbone),
-            "others": params(self.heads, self.decoder, self.fusion),
+            "heads": params(self.heads),
+            "others": params(self.decoder, self.fusion),
             "discriminators": params(self.feature_discriminator, self.pixel_discriminator),
         }
 
