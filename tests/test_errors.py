@@ -23,7 +23,7 @@ import fastreid_rae  # noqa: F401  (compat shims and registrations, before fastr
 from fastreid.config import get_cfg
 
 from fastreid_rae.config import add_rae_config, config_value
-from fastreid_rae.config_constraints import CONSTRAINTS, IGNORED_FASTREID_KEYS, ORDERED_PAIRS, ignored_settings
+from fastreid_rae.config_constraints import CONSTRAINTS, ORDERED_PAIRS, ignored_settings
 from fastreid_rae.data.datasets import DatasetLayoutError
 from fastreid_rae.engine.config_loading import ConfigError, merge_config
 from fastreid_rae.engine.preflight import preflight
