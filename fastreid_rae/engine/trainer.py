@@ -166,14 +166,14 @@ class UDATrainer(DefaultTrainer):
         parameter buffer: the target classifier is re-sized every epoch."""
         if not hasattr(model, "param_groups"):
             return super().build_optimizer(cfg, model)
-        groups = model.param_groups()
-        encoder = {"params": groups["encoder"], "lr": cfg.RAE.SOLVER.ENCODER_LR}
-        others = {"params": groups["heads"] + groups["others"], "lr": cfg.SOLVER.BASE_LR}
+        groups, base_lr = model.param_groups(), cfg.SOLVER.BASE_LR
         if cfg.SOLVER.HEADS_LR_FACTOR == 1:  # one group per rate: older checkpoints' layout
-            return _sgd_or_named(cfg, [encoder, others]), None
-        heads = {"params": groups["heads"], "lr": cfg.SOLVER.BASE_LR * cfg.SOLVER.HEADS_LR_FACTOR}
-        others["params"] = groups["others"]
-        return _sgd_or_named(cfg, [encoder, heads, others]), None
+            rest = [{"params": groups["heads"] + groups["others"], "lr": base_lr}]
+        else:
+            rest = [{"params": groups["heads"], "lr": base_lr * cfg.SOLVER.HEADS_LR_FACTOR},
+                    {"params": groups["others"], "lr": base_lr}]
+        encoder = {"params": groups["encoder"], "lr": cfg.RAE.SOLVER.ENCODER_LR}
+        return _sgd_or_named(cfg, [encoder, *rest]), None
 
     @classmethod
     def build_discriminator_optimizer(cls, cfg, model):
