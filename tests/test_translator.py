@@ -4,6 +4,7 @@ One translator is trained for a few iterations on the tiny world (module fixture
 its losses and outputs, its picture grid, the translated source tree (read by fastreid's own
 loader), and RAE models in pre mode built from that tree and checkpoint.
 """
+import logging
 import os
 from pathlib import Path
 
@@ -119,6 +120,28 @@ def test_interrupted_translator_resumes_exactly(tiny_world, tmp_path):
     for (name, expected), actual in zip(straight.translator.state_dict().items(),
                                         resumed.translator.state_dict().values()):
         assert torch.equal(expected, actual), name
+
+
+def test_translator_logs_every_checkpoint_and_the_end_with_an_eta(tiny_world, tmp_path):
+    """log.txt is a batch job's only sign of progress (--no-progress): one line per checkpoint
+    and one at the end, each with the iteration, the time left and the losses."""
+    trainer = TranslatorTrainer(_cfg(tiny_world, "RAE.TRANSLATOR.MAX_ITER", 3,
+                                     "RAE.TRANSLATOR.CHECKPOINT_PERIOD", 2), tmp_path)
+    logger = logging.getLogger("fastreid_rae.translation.trainer")
+    records = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = records.append
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        trainer.train(progress=False)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    lines = [record.getMessage() for record in records]
+    assert [line.split(" (eta ")[0] for line in lines] == ["translator iteration 2/3", "translator iteration 3/3"]
+    assert lines[1].startswith("translator iteration 3/3 (eta 0:00:00): loss_gan_s2t ")
 
 
 def test_translator_batch_larger_than_a_domain_names_the_key(tiny_world, tmp_path):

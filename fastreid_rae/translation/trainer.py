@@ -1,6 +1,8 @@
 """Trains the PT-hat translator: the iteration loop, CycleGAN's learning-rate schedule, and
 checkpoints that resume (tools/train_translator.py only wires this up)."""
+import datetime
 import logging
+import time
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -66,6 +68,7 @@ class TranslatorTrainer:
         at the end. Returns the last iteration's losses (None if nothing was left to run)."""
         self.translator.train()
         losses = None
+        started, first_iteration = time.perf_counter(), self.iteration
         bar = tqdm(total=self.max_iter, initial=self.iteration, desc="translator", disable=not progress,
                    dynamic_ncols=True)
         with bar:
@@ -76,13 +79,20 @@ class TranslatorTrainer:
                 self.iteration += 1
                 bar.update(1)
                 bar.set_postfix(_loss_summary(losses), refresh=False)
-                if self.checkpoint_period and self.iteration % self.checkpoint_period == 0:
+                periodic = self.checkpoint_period and self.iteration % self.checkpoint_period == 0
+                if periodic or self.iteration == self.max_iter:
                     self.save()
-        if losses is not None:
-            logger.info("translator iteration %d: %s", self.iteration,
-                        ", ".join(f"{name} {value:.4f}" for name, value in losses.items()))
-        self.save()
+                    # log.txt's only sign of progress under --no-progress (a batch job)
+                    self._log(losses, started, first_iteration)
+        if losses is None:  # nothing was left to run
+            self.save()
         return losses
+
+    def _log(self, losses: Dict[str, float], started: float, first_iteration: int):
+        per_iteration = (time.perf_counter() - started) / max(self.iteration - first_iteration, 1)
+        eta = datetime.timedelta(seconds=round(per_iteration * (self.max_iter - self.iteration)))
+        logger.info("translator iteration %d/%d (eta %s): %s", self.iteration, self.max_iter, eta,
+                    ", ".join(f"{name} {value:.4f}" for name, value in losses.items()))
 
     def state_dict(self) -> dict:
         return {
