@@ -4,6 +4,7 @@ Real pedestrian crops (CUHK03, CUHK01, Market / Duke / MSMT17 samples) live outs
 repository, wherever ``RAE_SHARED_DATA`` points; tests that need them skip with the reason
 when it is unset or not a folder.
 """
+import logging
 import os
 from pathlib import Path
 
@@ -44,3 +45,11 @@ def single_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+@pytest.fixture
+def rae_log(caplog, monkeypatch):
+    """caplog, seeing fastreid_rae's records even after a run's setup_logger (fastreid's)
+    stopped them propagating to the root logger."""
+    monkeypatch.setattr(logging.getLogger("fastreid_rae"), "propagate", True)
+    return caplog

@@ -9,7 +9,6 @@ elsewhere the tiny world is only scanned.
 import argparse
 import filecmp
 import importlib.util
-import logging
 import re
 import shutil
 import subprocess
@@ -63,14 +62,6 @@ def yaml_setting(key, value):
 
 def snapshot(folder):
     return {path.name: path.read_bytes() for path in folder.iterdir()}
-
-
-@pytest.fixture
-def rae_log(caplog, monkeypatch):
-    """caplog, seeing fastreid_rae's records even after a run's setup_logger (fastreid's)
-    stopped them propagating to the root logger."""
-    monkeypatch.setattr(logging.getLogger("fastreid_rae"), "propagate", True)
-    return caplog
 
 
 @pytest.fixture(scope="module")

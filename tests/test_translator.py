@@ -122,23 +122,14 @@ def test_interrupted_translator_resumes_exactly(tiny_world, tmp_path):
         assert torch.equal(expected, actual), name
 
 
-def test_translator_logs_every_checkpoint_and_the_end_with_an_eta(tiny_world, tmp_path):
+def test_translator_logs_every_checkpoint_and_the_end_with_an_eta(tiny_world, tmp_path, rae_log):
     """log.txt is a batch job's only sign of progress (--no-progress): one line per checkpoint
     and one at the end, each with the iteration, the time left and the losses."""
     trainer = TranslatorTrainer(_cfg(tiny_world, "RAE.TRANSLATOR.MAX_ITER", 3,
                                      "RAE.TRANSLATOR.CHECKPOINT_PERIOD", 2), tmp_path)
-    logger = logging.getLogger("fastreid_rae.translation.trainer")
-    records = []
-    handler = logging.Handler(logging.INFO)
-    handler.emit = records.append
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    try:
+    with rae_log.at_level(logging.INFO, logger="fastreid_rae.translation.trainer"):
         trainer.train(progress=False)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
+    records = [record for record in rae_log.records if record.name == "fastreid_rae.translation.trainer"]
     lines = [record.getMessage() for record in records]
     assert [line.split(" (eta ")[0] for line in lines] == ["translator iteration 2/3", "translator iteration 3/3"]
     assert lines[1].startswith("translator iteration 3/3 (eta 0:00:00): loss_gan_s2t ")
