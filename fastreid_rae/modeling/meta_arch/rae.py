@@ -1,5 +1,4 @@
 """The RAE meta-architecture (Sec. III, Algorithms 1 and 2)."""
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Union
 
@@ -16,6 +15,7 @@ from ..heads import RAEEmbeddingHead
 from ..losses import build_gan_loss, build_reconstruction_loss, identity_loss_kwargs, identity_losses
 from ..pixels import PixelSpace
 from ..registry import PRE_PIXEL_TRANSFER, PRE_PIXEL_TRANSFER_REGISTRY, build_from_registry, get_registered
+from ..partial_updates import call_with_updates, frozen
 from ..second_pass_norm import SecondPassNorm
 
 PIXEL_TRANSFER_MODES = ("post", "pre")
@@ -46,36 +46,6 @@ def check_rae_config(cfg) -> None:
         raise ValueError(f"RAE.TEST_FEATURE must be one of {RAE.FEATURE_KINDS}, got {cfg.RAE.TEST_FEATURE!r}")
     if cfg.RAE.TEST_FEATURE == "fusion" and not cfg.RAE.FUSION.ENABLED:
         raise ValueError("RAE.TEST_FEATURE 'fusion' needs RAE.FUSION.ENABLED True")
-
-
-@contextmanager
-def _frozen(module: nn.Module):
-    """Let gradients pass through ``module`` to its input without accumulating in its weights:
-    the generator losses must not touch a discriminator (it has its own optimizer)."""
-    flags = [(p, p.requires_grad) for p in module.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield module
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
-
-
-def _call(module: nn.Module, inputs: torch.Tensor, update_weights: bool = True,
-          update_bn_stats: bool = True) -> torch.Tensor:
-    """``module(inputs)``. With ``update_weights`` False the pass runs on detached weights:
-    gradients still flow through it to its input but never into its parameters. With
-    ``update_bn_stats`` False a training pass normalises with its batch's statistics but leaves
-    the running statistics as they were (they are updated on copies)."""
-    if update_weights and update_bn_stats:
-        return module(inputs)
-    state = dict(module.named_parameters())
-    if not update_weights:
-        state = {name: p.detach() for name, p in state.items()}
-    if not update_bn_stats:
-        state.update({name: b.clone() for name, b in module.named_buffers()})
-    return torch.func.functional_call(module, state, (inputs,))
 
 
 @dataclass
@@ -206,7 +176,7 @@ class RAE(nn.Module):
     def encode(self, normalized_images: torch.Tensor, update_encoder: bool = True) -> torch.Tensor:
         """F = Enc(I), Eq. (1): the backbone's last feature map. ``update_encoder`` False keeps
         the gradient out of Enc's weights but lets it through to the input (to Dec, for F^x2s)."""
-        feature_maps = _call(self.backbone, normalized_images, update_encoder)
+        feature_maps = call_with_updates(self.backbone, normalized_images, update_encoder)
         if feature_maps.shape[1] != self.feat_dim:
             raise ValueError(
                 f"MODEL.BACKBONE.FEAT_DIM is {self.feat_dim} but the backbone outputs "
@@ -220,8 +190,8 @@ class RAE(nn.Module):
         gradient to Enc, ``update_decoder`` False the gradient into Dec's weights (it still
         flows through Dec to F); ``update_bn_stats`` False leaves Dec's running statistics as
         they were."""
-        return _call(self.decoder, feature_maps if update_encoder else feature_maps.detach(),
-                     update_decoder, update_bn_stats)
+        return call_with_updates(self.decoder, feature_maps if update_encoder else feature_maps.detach(),
+                                 update_decoder, update_bn_stats)
 
     def re_encode(self, reconstructed: torch.Tensor, input_size, update_encoder: bool = True) -> torch.Tensor:
         """F^x2s = Enc(I^x2s) (Algorithm 2 step 3): I^ resized to the input size, normalised."""
@@ -294,7 +264,7 @@ class RAE(nn.Module):
         domain_maps = by_domain(feature_maps)
 
         if self.feature_discriminator is not None and "target" in batches:
-            with _frozen(self.feature_discriminator):
+            with frozen(self.feature_discriminator):
                 target_logits = self.feature_discriminator(domain_maps["target"])
             # Eq. (8), Enc's term: target features scored as source; weighted as in Eq. (9)
             losses["loss_feat_gan"] = self.lambda_feat_gan * self.gan_loss.generator(target_logits)
@@ -349,7 +319,7 @@ class RAE(nn.Module):
                   for domain in domains}  # Eq. (12) / (15)
         if not pixel_gan:
             return losses
-        with _frozen(self.pixel_discriminator):
+        with frozen(self.pixel_discriminator):
             domain_logits = dict(zip(domains, self.pixel_discriminator(reconstructed).split(sizes)))
         for domain in domains:
             # Eq. (13) Dec's term (source) / Eq. (16) (target): look like real source images
