@@ -13,9 +13,9 @@ from ..decoder import build_decoder
 from ..discriminators import build_feature_discriminator, build_pixel_discriminator
 from ..heads import RAEEmbeddingHead
 from ..losses import build_gan_loss, build_reconstruction_loss, identity_loss_kwargs, identity_losses
+from ..partial_updates import call_with_updates, frozen
 from ..pixels import PixelSpace
 from ..registry import PRE_PIXEL_TRANSFER, PRE_PIXEL_TRANSFER_REGISTRY, build_from_registry, get_registered
-from ..partial_updates import call_with_updates, frozen
 from ..second_pass_norm import SecondPassNorm
 
 PIXEL_TRANSFER_MODES = ("post", "pre")
