@@ -7,14 +7,15 @@ from torch import nn
 
 
 @contextmanager
-def frozen(module: nn.Module):
-    """Let gradients pass through ``module`` to its input without accumulating in its weights:
-    the generator losses must not touch a discriminator (it has its own optimizer)."""
-    flags = [(p, p.requires_grad) for p in module.parameters()]
+def frozen(*modules: nn.Module):
+    """Let gradients pass through ``modules`` to their inputs without accumulating in their
+    weights: a generator's losses must not train a discriminator (it has its own optimizer),
+    and skipping those gradients saves the work."""
+    flags = [(p, p.requires_grad) for m in modules for p in m.parameters()]
     for p, _ in flags:
         p.requires_grad_(False)
     try:
-        yield module
+        yield
     finally:
         for p, flag in flags:
             p.requires_grad_(flag)

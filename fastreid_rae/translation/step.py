@@ -1,28 +1,14 @@
 """One CycleGAN iteration: a generator step on G_s2t and G_t2s, then a discriminator step on
 D_s and D_t, each with its own Adam (Zhu et al. 2017, Sec. 4: lr 2e-4, betas (0.5, 0.999))."""
-from contextlib import contextmanager
 from typing import Dict, Tuple
 
 import torch
 
+from ..modeling.partial_updates import frozen
 from .image_pool import ImagePool
 from .losses import (cycle_consistency_loss, discriminator_loss, generator_adversarial_loss,
                      identity_mapping_loss)
 from .translator import CycleGANTranslator
-
-
-@contextmanager
-def _no_weight_gradients(modules):
-    """Gradients pass through ``modules`` to their inputs but none accumulate in their weights
-    (the generator losses must not train a discriminator, and save the work)."""
-    flags = [(p, p.requires_grad) for m in modules for p in m.parameters()]
-    for p, _ in flags:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in flags:
-            p.requires_grad_(flag)
 
 
 class CycleGANStep:
@@ -58,7 +44,7 @@ class CycleGANStep:
         t = self.translator
         fake_target = t.generator_s2t(real_source)
         fake_source = t.generator_t2s(real_target)
-        with _no_weight_gradients(t.discriminators()):
+        with frozen(*t.discriminators()):
             losses = {
                 # Eq. (1): each generator's output scored as real by the other domain's D
                 "loss_gan_s2t": generator_adversarial_loss(t.discriminator_target(fake_target)),
